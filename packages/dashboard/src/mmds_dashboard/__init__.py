@@ -1,0 +1,5 @@
+"""mmds dashboard."""
+
+from importlib.metadata import version
+
+__version__ = version("mmds-dashboard")
