@@ -1,0 +1,185 @@
+"""The bronze schema (DDL of the contract), the warehouse connection and its write lock,
+and the cursor state and load audit kept beside the data."""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from mmds_ingest.errors import WarehouseLockedError
+
+log = logging.getLogger(__name__)
+
+SERVICE_REQUESTS_DDL = """
+CREATE TABLE IF NOT EXISTS bronze.service_requests (
+    department VARCHAR,
+    service_request_type VARCHAR,
+    status VARCHAR,
+    closure_reason VARCHAR,
+    service_request_open_timestamp TIMESTAMPTZ,
+    service_request_close_date DATE,
+    last_modified_timestamp TIMESTAMPTZ,
+    address VARCHAR,
+    local_area VARCHAR,
+    channel VARCHAR,
+    latitude DOUBLE,
+    longitude DOUBLE,
+    geom JSON,
+    _record_key VARCHAR PRIMARY KEY,
+    _row_hash VARCHAR NOT NULL,
+    _load_id VARCHAR NOT NULL,
+    _loaded_at TIMESTAMPTZ NOT NULL,
+    _quality_issues VARCHAR,
+    _raw JSON NOT NULL
+)"""
+
+LOADS_DDL = """
+CREATE TABLE IF NOT EXISTS bronze._loads (
+    load_id VARCHAR PRIMARY KEY,
+    mode VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    source_url VARCHAR,
+    window_start TIMESTAMPTZ,
+    window_end TIMESTAMPTZ,
+    rows_received BIGINT,
+    rows_inserted BIGINT,
+    rows_updated BIGINT,
+    rows_unchanged BIGINT,
+    rows_flagged BIGINT,
+    rows_deleted BIGINT,
+    portal_total_count BIGINT,
+    cursor_before TIMESTAMPTZ,
+    cursor_after TIMESTAMPTZ,
+    change_token VARCHAR,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ NOT NULL,
+    message VARCHAR
+)"""
+
+STATE_DDL = """
+CREATE TABLE IF NOT EXISTS bronze._state (
+    cursor TIMESTAMPTZ,
+    change_token VARCHAR,
+    load_id VARCHAR,
+    updated_at TIMESTAMPTZ
+)"""
+
+LOAD_COLUMNS: tuple[str, ...] = (
+    "load_id",
+    "mode",
+    "status",
+    "source_url",
+    "window_start",
+    "window_end",
+    "rows_received",
+    "rows_inserted",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_flagged",
+    "rows_deleted",
+    "portal_total_count",
+    "cursor_before",
+    "cursor_after",
+    "change_token",
+    "started_at",
+    "finished_at",
+    "message",
+)
+
+
+@dataclass(frozen=True)
+class State:
+    """The cursor and change token of the last load that moved them."""
+
+    cursor: datetime | None
+    change_token: str | None
+    load_id: str | None
+
+
+def connect(
+    path: Path,
+    *,
+    lock_wait_seconds: float = 0.0,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    temp_dir: Path | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse with the session time zone pinned to UTC.
+
+    DuckDB lets one process write a file at a time. If another holds it, wait up to
+    `lock_wait_seconds`, then raise `WarehouseLockedError` naming the holder.
+    """
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if temp_dir:
+        config["temp_directory"] = str(temp_dir)
+    deadline = time.monotonic() + lock_wait_seconds
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseLockedError(
+                    f"{path} is in use by another process ({_holder(error)}). Another load, a "
+                    "dbt build or a reader holds it; wait for it to finish and run again, or set "
+                    "MMDS_LOCK_WAIT_SECONDS to wait for the lock."
+                ) from None
+            log.info("warehouse locked by another process; waiting")
+            time.sleep(0.2)
+            continue
+        con.execute("SET TimeZone = 'UTC'")
+        return con
+
+
+def _holder(error: duckdb.IOException) -> str:
+    text = str(error)
+    marker = "Conflicting lock is held in"
+    return text[text.index(marker) :].split("\n")[0].rstrip(".") if marker in text else text
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the bronze schema and its three tables if they do not exist."""
+    con.execute("BEGIN")
+    con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
+    for ddl in (SERVICE_REQUESTS_DDL, LOADS_DDL, STATE_DDL):
+        con.execute(ddl)
+    con.execute("COMMIT")
+
+
+def bronze_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse has the bronze tables yet."""
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'bronze' AND table_name = '_state'"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def read_state(con: duckdb.DuckDBPyConnection) -> State:
+    """The current cursor and change token (all None before the first load)."""
+    row = con.execute("SELECT cursor, change_token, load_id FROM bronze._state").fetchone()
+    return State(*row) if row else State(None, None, None)
+
+
+def write_state(con: duckdb.DuckDBPyConnection, state: State, updated_at: datetime) -> None:
+    """Replace the single state row (call inside the load's transaction)."""
+    con.execute("DELETE FROM bronze._state")
+    con.execute(
+        "INSERT INTO bronze._state VALUES (?, ?, ?, ?)",
+        [state.cursor, state.change_token, state.load_id, updated_at],
+    )
+
+
+def record_load(con: duckdb.DuckDBPyConnection, values: dict[str, object]) -> None:
+    """Append one audit row to `bronze._loads` (call inside the load's transaction)."""
+    row = [values.get(column) for column in LOAD_COLUMNS]
+    marks = ", ".join("?" for _ in LOAD_COLUMNS)
+    con.execute(f"INSERT INTO bronze._loads ({', '.join(LOAD_COLUMNS)}) VALUES ({marks})", row)  # noqa: S608 -- column names are constants

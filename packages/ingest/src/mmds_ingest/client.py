@@ -1,0 +1,223 @@
+"""HTTP client of the Opendatasoft Explore v2.1 API: metadata, counts and streamed exports."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Self, TypeVar
+
+import httpx
+from tenacity import RetryError
+
+from mmds_ingest.errors import PayloadError, PortalRequestError, PortalUnavailableError
+from mmds_ingest.retry import TRANSIENT_STATUSES, TransientError, retrying, transient_from_response
+from mmds_ingest.settings import IngestSettings
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"mmds-ingest/{version('mmds-ingest')}"
+CHUNK_BYTES = 1 << 20
+
+T = TypeVar("T")
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (bytes, rows) received so far; (0, 0) when a retry restarts the download."""
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A downloaded JSON-lines export."""
+
+    path: Path
+    bytes: int
+    rows: int
+
+
+class PortalClient:
+    """Talks to one dataset of the portal over HTTP/1.1, retrying what is transient.
+
+    The API key travels only in the `Authorization` header and is masked in every error.
+    """
+
+    def __init__(self, settings: IngestSettings) -> None:
+        self._settings = settings
+        self._secret = settings.portal_api_key.get_secret_value() if settings.portal_api_key else ""
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if self._secret:
+            headers["Authorization"] = f"Apikey {self._secret}"
+        self._http = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(
+                settings.read_timeout_seconds, connect=settings.connect_timeout_seconds
+            ),
+            http1=True,
+            http2=False,
+            follow_redirects=True,
+        )
+        self.dataset_url = settings.dataset_url
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def metadata(self) -> dict[str, Any]:
+        """The dataset's metadata: `fields[]` and `metas.default`."""
+        return self._retry("reading the dataset metadata", lambda: self._get_json(""))
+
+    def count(self, where: str | None = None) -> int:
+        """`total_count` of the records matching `where` (all records when None)."""
+        params = {"limit": 0, "timezone": "UTC"}
+        if where:
+            params["where"] = where
+        body = self._retry("counting records", lambda: self._get_json("/records", params))
+        total = body.get("total_count") if isinstance(body, dict) else None
+        if not isinstance(total, int):
+            raise PayloadError(f"the portal's count has no integer total_count: {str(body)[:200]}")
+        return total
+
+    def download_export(
+        self,
+        dest: Path,
+        *,
+        where: str | None,
+        order_by: str,
+        on_progress: ProgressCallback | None = None,
+    ) -> ExportFile:
+        """Stream `/exports/jsonl` into `dest` (bounded memory); retried from scratch on failure."""
+        params: dict[str, Any] = {"order_by": order_by, "timezone": "UTC"}
+        if where:
+            params["where"] = where
+        return self._retry(
+            "downloading the export",
+            lambda: self._stream_to_file("/exports/jsonl", params, dest, on_progress),
+        )
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _retry(self, what: str, call: Callable[[], T]) -> T:
+        s = self._settings
+        controller = retrying(
+            s.retry_attempts,
+            s.retry_budget_seconds,
+            s.retry_initial_wait_seconds,
+            s.retry_max_wait_seconds,
+        )
+        try:
+            return controller(call)
+        except RetryError as exhausted:
+            last = exhausted.last_attempt.exception()
+            attempts = exhausted.last_attempt.attempt_number
+            hint = "the portal may be down or overloaded; try again later"
+            if isinstance(last, TransientError) and last.status == 429:
+                hint = "the portal's rate limit is spent; try again after it resets" + (
+                    "" if self._secret else ", or set MMDS_PORTAL_API_KEY for a larger quota"
+                )
+            raise PortalUnavailableError(
+                self._mask(
+                    f"{what} from {self.dataset_url} failed after {attempts} attempt(s): "
+                    f"{_describe(last)}; {hint}"
+                )
+            ) from None
+
+    def _get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        url = self.dataset_url + path
+        response = self._http.get(url, params=params)
+        self._raise_for_status(response, url)
+        try:
+            return response.json()
+        except ValueError:
+            raise PayloadError(
+                self._mask(f"{url} did not return JSON ({_snippet(response.text)})")
+            ) from None
+
+    def _stream_to_file(
+        self,
+        path: str,
+        params: dict[str, Any],
+        dest: Path,
+        on_progress: ProgressCallback | None,
+    ) -> ExportFile:
+        url = self.dataset_url + path
+        if on_progress:
+            on_progress(0, 0)
+        size = rows = 0
+        last_byte = b"\n"
+        with self._http.stream("GET", url, params=params) as response:
+            if response.status_code >= 400:
+                response.read()
+                self._raise_for_status(response, url)
+            with dest.open("wb") as sink:
+                for chunk in response.iter_bytes(CHUNK_BYTES):
+                    if size == 0:
+                        _reject_non_jsonl(chunk, response, url)
+                    sink.write(chunk)
+                    size += len(chunk)
+                    rows += chunk.count(b"\n")
+                    last_byte = chunk[-1:]
+                    if on_progress:
+                        on_progress(size, rows)
+        if last_byte != b"\n" and size:
+            if last_byte != b"}":
+                raise TransientError(f"the export from {url} was truncated mid-record")
+            rows += 1  # a last line without its newline
+        log.info("downloaded %d rows (%.1f MB) to %s", rows, size / 1e6, dest)
+        return ExportFile(dest, size, rows)
+
+    def _raise_for_status(self, response: httpx.Response, url: str) -> None:
+        if response.status_code < 400:
+            return
+        if response.status_code in TRANSIENT_STATUSES:
+            raise transient_from_response(response, url)
+        raise PortalRequestError(
+            self._mask(
+                f"the portal refused {url} with HTTP {response.status_code}: "
+                f"{_error_message(response)}; check MMDS_PORTAL_URL"
+                + (" and MMDS_PORTAL_API_KEY" if response.status_code in (401, 403) else "")
+            )
+        )
+
+    def _mask(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+
+def _reject_non_jsonl(first_chunk: bytes, response: httpx.Response, url: str) -> None:
+    head = first_chunk.lstrip()[:1]
+    if head and head != b"{":
+        kind = "HTML" if head == b"<" else "something other than JSON lines"
+        raise PayloadError(
+            f"the export from {url} returned {kind} with HTTP {response.status_code} "
+            f"(content-type {response.headers.get('content-type', 'unknown')}): "
+            f"{_snippet(first_chunk.decode('utf-8', 'replace'))}. "
+            "The portal may be under maintenance; try again later."
+        )
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return _snippet(response.text)
+    if isinstance(body, dict) and body.get("message"):
+        code = body.get("error_code")
+        return f"{code}: {body['message']}" if code else str(body["message"])
+    return _snippet(response.text)
+
+
+def _describe(error: BaseException | None) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return f"timed out ({type(error).__name__})"
+    if isinstance(error, httpx.TransportError):
+        return f"connection failed ({type(error).__name__}: {error})"
+    return str(error)
+
+
+def _snippet(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat[:limit] + ("..." if len(flat) > limit else "")

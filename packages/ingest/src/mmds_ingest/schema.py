@@ -1,0 +1,47 @@
+"""What the dataset's metadata says: its fields (compared with the 13 bronze expects) and
+its change token."""
+
+from typing import Any
+
+from mmds_ingest.errors import PayloadError, SchemaDriftError
+from mmds_ingest.identity import CONTENT_FIELDS
+
+EXPECTED_FIELDS: tuple[str, ...] = CONTENT_FIELDS
+
+
+def check_fields(metadata: dict[str, Any]) -> str | None:
+    """Compare the metadata's `fields[]` with the expected 13.
+
+    Returns a warning naming new fields (kept in `_raw` only), None when they match; raises
+    `SchemaDriftError` when an expected field is gone.
+    """
+    fields = metadata.get("fields")
+    if not isinstance(fields, list):
+        raise PayloadError("the dataset metadata has no fields[] list; is MMDS_PORTAL_URL right?")
+    names = {field.get("name") for field in fields if isinstance(field, dict)}
+    missing = [name for name in EXPECTED_FIELDS if name not in names]
+    added = sorted(str(name) for name in names - set(EXPECTED_FIELDS))
+    if missing:
+        renamed = f"; new field(s) {', '.join(added)} may be renames of them" if added else ""
+        raise SchemaDriftError(
+            f"the dataset no longer has field(s) {', '.join(missing)}{renamed}. Bronze needs "
+            "all 13 fields: nothing was loaded; adapt mmds_ingest to the new schema."
+        )
+    if added:
+        return f"schema drift: new field(s) {', '.join(added)} kept in _raw only"
+    return None
+
+
+def change_token(metadata: dict[str, Any]) -> str | None:
+    """`modified`, `data_processed` and `records_count` together; None when any is unknown.
+
+    The three move at different moments, so a load is skipped only when none of them moved.
+    """
+    metas = metadata.get("metas")
+    default = metas.get("default") if isinstance(metas, dict) else None
+    if not isinstance(default, dict):
+        return None
+    parts = {key: default.get(key) for key in ("modified", "data_processed", "records_count")}
+    if any(value is None for value in parts.values()):
+        return None
+    return ";".join(f"{key}={value}" for key, value in parts.items())

@@ -1,0 +1,61 @@
+"""Settings of the ingestion, read from `MMDS_*` environment variables when constructed."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTAL_URL = "https://opendata.vancouver.ca"
+DATASET_ID = "3-1-1-service-requests"
+WAREHOUSE_FILE = "warehouse.duckdb"
+
+
+class IngestSettings(BaseSettings):
+    """Where to read from, where to write to, and how patient to be.
+
+    Environment variables carry the `MMDS_` prefix (`MMDS_DATA_DIR`, `MMDS_PORTAL_URL`, ...);
+    nothing is read until an instance is created.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MMDS_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Holds warehouse.duckdb; made absolute.")
+    portal_url: str = Field(DEFAULT_PORTAL_URL, description="The portal's site root.")
+    portal_api_key: SecretStr | None = Field(None, description="Optional Opendatasoft API key.")
+    dataset_id: str = DATASET_ID
+    lookback_days: float = Field(3.0, ge=0, description="Incremental loads re-read this window.")
+    connect_timeout_seconds: float = Field(10.0, gt=0)
+    read_timeout_seconds: float = Field(60.0, gt=0)
+    retry_attempts: int = Field(6, ge=1, description="Attempts per request, the first included.")
+    retry_budget_seconds: float = Field(
+        300.0, gt=0, description="Bound on the total time spent retrying one request."
+    )
+    retry_initial_wait_seconds: float = Field(1.0, ge=0)
+    retry_max_wait_seconds: float = Field(60.0, ge=0)
+    lock_wait_seconds: float = Field(
+        0.0, ge=0, description="How long a load waits for another writer; 0 refuses at once."
+    )
+    duckdb_memory_limit: str = Field("512MB", description="DuckDB memory_limit while loading.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("portal_url")
+    @classmethod
+    def _site_root(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"MMDS_PORTAL_URL must start with http:// or https://, got {value!r}")
+        return value
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB file holding bronze, silver and gold."""
+        return self.data_dir / WAREHOUSE_FILE
+
+    @property
+    def dataset_url(self) -> str:
+        """The Explore v2.1 URL of the dataset (no key, safe to log)."""
+        return f"{self.portal_url}/api/explore/v2.1/catalog/datasets/{self.dataset_id}"
