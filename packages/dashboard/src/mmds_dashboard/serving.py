@@ -1,0 +1,114 @@
+"""The serving file: where it is, whether it is usable, what publish it holds, how to read it.
+
+The orchestrator replaces `serving.duckdb` atomically (write beside, then rename) and never writes
+it in place, so every read opens a short-lived read-only connection by path: a connection opened
+before a publish keeps reading the old file to its end, the next one sees the new file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+SERVING_FILE_ENV = "MMDS_SERVING_FILE"
+DATA_DIR_ENV = "MMDS_DATA_DIR"
+SERVING_FILE_NAME = "serving.duckdb"
+REQUIRED_TABLES = frozenset(
+    {
+        ("gold", "dim_local_areas"),
+        ("gold", "dim_request_types"),
+        ("gold", "fct_service_requests"),
+        ("meta", "publish"),
+    }
+)
+
+
+def serving_file_path() -> Path:
+    """The serving file to read: `MMDS_SERVING_FILE`, else `$MMDS_DATA_DIR/serving.duckdb`.
+
+    `MMDS_DATA_DIR` defaults to `./data`; the result is absolute.
+    """
+    explicit = os.environ.get(SERVING_FILE_ENV)
+    if explicit:
+        return Path(explicit).expanduser().absolute()
+    data_dir = Path(os.environ.get(DATA_DIR_ENV) or "data").expanduser()
+    return (data_dir / SERVING_FILE_NAME).absolute()
+
+
+class ServingFileUnavailable(Exception):
+    """The serving file cannot be shown; `str(error)` says why in words for a person."""
+
+
+@dataclass(frozen=True)
+class PublishMarker:
+    """Identifies one published serving file: changes whenever a new file is published."""
+
+    path: str
+    inode: int
+    mtime_ns: int
+    size: int
+    published_at: datetime | None
+
+
+@contextmanager
+def read_only_connection(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only DuckDB connection to `path` in UTC, closed on exit."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+def publish_marker(path: Path) -> PublishMarker:
+    """Check that `path` is a usable serving file and return the marker of its publish.
+
+    Raises ServingFileUnavailable (with a message for the reader) when the file is missing, empty,
+    not a DuckDB database, busy, or lacks the gold tables.
+    """
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise ServingFileUnavailable(f"No serving file at `{path}` yet.") from None
+    if stat.st_size == 0:
+        raise ServingFileUnavailable(f"The serving file `{path}` is empty.")
+    try:
+        with read_only_connection(path) as con:
+            tables = set(
+                con.execute(
+                    "SELECT table_schema, table_name FROM information_schema.tables"
+                ).fetchall()
+            )
+            missing = sorted(".".join(t) for t in REQUIRED_TABLES - tables)
+            if missing:
+                raise ServingFileUnavailable(
+                    f"The serving file `{path}` has no published gold data "
+                    f"(missing {', '.join(missing)})."
+                )
+            row = con.execute("SELECT max(published_at) FROM meta.publish").fetchone()
+    except duckdb.IOException as error:
+        raise ServingFileUnavailable(
+            f"The serving file `{path}` cannot be opened: {_first_line(error)}"
+        ) from None
+    except duckdb.Error as error:
+        raise ServingFileUnavailable(
+            f"The serving file `{path}` is not a readable DuckDB database: {_first_line(error)}"
+        ) from None
+    return PublishMarker(
+        path=str(path),
+        inode=stat.st_ino,
+        mtime_ns=stat.st_mtime_ns,
+        size=stat.st_size,
+        published_at=row[0] if row else None,
+    )
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:300]
