@@ -1,0 +1,65 @@
+"""Run the dbt command line against the project and a data directory."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from mmds_transform.project import profiles_dir, project_dir
+
+
+class DbtCommandError(RuntimeError):
+    """A dbt command exited with a non-zero status; the message holds the end of its output."""
+
+
+def dbt_env(data_dir: Path | str, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return an environment for dbt: ``MMDS_DATA_DIR`` made absolute, telemetry off.
+
+    ``base`` defaults to the current process environment. dbt writes its artefacts (manifest,
+    run results, logs) under ``<data_dir>/dbt/`` rather than inside the installed package.
+    """
+    data_path = Path(data_dir).expanduser().resolve()
+    env = dict(os.environ if base is None else base)
+    env.update(
+        MMDS_DATA_DIR=str(data_path),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        DBT_TARGET_PATH=str(data_path / "dbt" / "target"),
+        DBT_LOG_PATH=str(data_path / "dbt" / "logs"),
+    )
+    return env
+
+
+def run_dbt(
+    args: Sequence[str], data_dir: Path | str, *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``dbt <args>`` on the mmds project against ``<data_dir>/warehouse.duckdb``.
+
+    The dbt executable is the one installed beside the running Python interpreter, so this works
+    outside an activated virtual environment. Raises ``DbtCommandError`` when ``check`` is true
+    and dbt fails.
+    """
+    dbt = Path(sys.executable).with_name("dbt")
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    command = [
+        str(dbt),
+        *args,
+        "--project-dir",
+        str(project_dir()),
+        "--profiles-dir",
+        str(profiles_dir()),
+    ]
+    completed = subprocess.run(  # noqa: S603 (fixed executable, arguments from our callers)
+        command,
+        env=dbt_env(data_dir),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check and completed.returncode != 0:
+        tail = "\n".join(completed.stdout.splitlines()[-40:])
+        raise DbtCommandError(
+            f"`dbt {' '.join(args)}` failed with exit code {completed.returncode} "
+            f"(data dir {Path(data_dir).resolve()}):\n{tail}\n{completed.stderr[-2000:]}"
+        )
+    return completed
