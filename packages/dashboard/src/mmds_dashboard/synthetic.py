@@ -131,8 +131,8 @@ def _category(request_type: str) -> str:
 
 def _opened_days(rng: np.random.Generator, spec: SyntheticSpec) -> np.ndarray:
     days = pd.date_range(spec.first_date, spec.last_date, freq="D")
-    weekday = np.where(days.dayofweek >= 5, 0.5, 1.0)
-    season = 1.0 + 0.25 * np.cos((days.dayofyear.to_numpy() - 15) / 365.25 * 2 * np.pi)
+    weekday = np.where(days.day_of_week >= 5, 0.5, 1.0)
+    season = 1.0 + 0.25 * np.cos((days.day_of_year.to_numpy() - 15) / 365.25 * 2 * np.pi)
     weights = weekday * season
     picks = rng.choice(len(days), size=spec.requests, p=weights / weights.sum())
     return days.to_numpy()[np.sort(picks)]
