@@ -1,0 +1,47 @@
+"""A faithful fake of the City of Vancouver's Opendatasoft portal, and realistic 3-1-1 data.
+
+    from mmds_ingest.fake_portal import FakePortal, generate_records
+
+    with FakePortal(rows=10_000, seed=7) as portal:  # real HTTP on 127.0.0.1, ephemeral port
+        portal.url            # site root, e.g. "http://127.0.0.1:54321" (for MMDS_PORTAL_URL)
+        portal.dataset_url    # {url}/api/explore/v2.1/catalog/datasets/3-1-1-service-requests
+        portal.total_count()  # rows in the dataset now
+        portal.now            # the dataset's clock (defaults to the end of the span)
+        portal.advance(days=1)  # -> AdvanceSummary(now, added, closed, edited, deleted, ...)
+        portal.inject("server_error", times=3)  # see FaultKind and faults.OPTIONS
+        portal.faults_fired   # {"server_error": 3, ...}
+        portal.clear_faults()
+
+Constructor: `FakePortal(rows=10_000, seed=0, *, start=date(2022, 1, 1), end=<fixed instant>,
+quota=None, from_csv=None, faults=(), parquet_style="parquet", host="127.0.0.1", port=0)`.
+`faults` takes `Fault` objects or specs like `"rate_limit:times=2,retry_after=0"`.
+
+Faults (`portal.inject(kind, times=1, endpoint="any"|"metadata"|"records"|"exports", **opts)`):
+`rate_limit` (retry_after), `server_error` (statuses, e.g. (502, 503)), `drop_connection` and
+`truncated_body` (after_bytes; exports only by default), `slow_first_byte` (seconds),
+`html_error_page`, `schema_change` (change="added"|"removed"|"renamed", field, to; in force
+until cleared). `times=None` keeps a fault in force until `clear_faults()`.
+
+HTTP control calls (paths the real portal does not use): `POST /__fake__/advance?days=1`,
+`GET /__fake__/faults`, `POST /__fake__/faults?spec=kind:key=value`, `DELETE /__fake__/faults`,
+`GET /__fake__/state`.
+
+Data: `generate_records(rows, seed)` gives portal-shaped JSON dicts for small fixtures;
+`generate_batches(rows, seed)` yields typed Arrow batches in bounded memory at any size.
+"""
+
+from mmds_ingest.fake_portal.changes import AdvanceSummary
+from mmds_ingest.fake_portal.faults import Fault, FaultKind
+from mmds_ingest.fake_portal.generator import generate_batches, generate_records
+from mmds_ingest.fake_portal.odsql import ODSQLError
+from mmds_ingest.fake_portal.portal import FakePortal
+
+__all__ = [
+    "AdvanceSummary",
+    "FakePortal",
+    "Fault",
+    "FaultKind",
+    "ODSQLError",
+    "generate_batches",
+    "generate_records",
+]

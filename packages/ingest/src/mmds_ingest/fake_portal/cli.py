@@ -1,0 +1,94 @@
+"""`mmds-ingest fake-portal`: serve the fake portal until stopped (SIGINT or SIGTERM)."""
+
+import signal
+import threading
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mmds_ingest.fake_portal.faults import Fault
+from mmds_ingest.fake_portal.generator import DEFAULT_END, DEFAULT_START
+from mmds_ingest.fake_portal.portal import FakePortal
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2022-01-01") from None
+
+
+def _instant(value: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} is not an instant with offset like 2026-11-29T12:00Z")
+    return instant
+
+
+def _fault(spec: str) -> Fault:
+    try:
+        return Fault.parse(spec)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def fake_portal(
+    rows: Annotated[int, typer.Option(min=0, help="Generated rows to serve.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the generator (same seed, same rows).")] = 0,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 0,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    start: Annotated[
+        str, typer.Option(help="First local date of the span.")
+    ] = DEFAULT_START.isoformat(),
+    end: Annotated[
+        str, typer.Option(help="End of the span: the data's 'now', with an offset.")
+    ] = DEFAULT_END.isoformat(),
+    quota: Annotated[
+        int | None, typer.Option(min=0, help="Daily request quota (429 once spent); default none.")
+    ] = None,
+    from_csv: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Serve this CSV extract instead."),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Inject a fault, repeatable: KIND[:key=value,...], e.g. "
+            "'server_error:times=3', 'rate_limit:retry_after=2', "
+            "'drop_connection:after_bytes=100000', 'truncated_body', "
+            "'slow_first_byte:seconds=5', 'html_error_page', "
+            "'schema_change:change=removed,field=local_area'.",
+        ),
+    ] = None,
+    parquet_style: Annotated[
+        str, typer.Option(help="Parquet export typing: 'parquet' (native) or 'parquet_text'.")
+    ] = "parquet",
+) -> None:
+    """Serve a fake of the City's portal; prints its base URL (for MMDS_PORTAL_URL)."""
+    portal = FakePortal(
+        rows,
+        seed,
+        start=_date(start),
+        end=_instant(end),
+        quota=quota,
+        from_csv=from_csv,
+        faults=[_fault(spec) for spec in fault or []],
+        parquet_style=parquet_style,
+        host=host,
+        port=port,
+    )
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    with portal:
+        typer.echo(portal.url, nl=True)
+        typer.echo(
+            f"serving {portal.total_count()} rows at {portal.dataset_url} (Ctrl+C stops)", err=True
+        )
+        while not stopped.wait(0.5):
+            pass

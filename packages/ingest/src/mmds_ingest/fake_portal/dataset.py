@@ -1,0 +1,167 @@
+"""The fake portal's dataset: requests in a DuckDB file, its metadata, and parameterised reads."""
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from mmds_ingest.fake_portal.generator import SCHEMA, generate_batches
+from mmds_ingest.fake_portal.odsql import Compiled
+from mmds_ingest.fake_portal.schema import Field, render
+
+_COLUMNS = list(SCHEMA.names)
+_CSV_TYPES = {
+    "service_request_open_timestamp": "TIMESTAMPTZ",
+    "last_modified_timestamp": "TIMESTAMPTZ",
+    "service_request_close_date": "DATE",
+    "latitude": "DOUBLE",
+    "longitude": "DOUBLE",
+}
+_READ_CSV = "read_csv(?, all_varchar = true, header = true, sample_size = -1)"
+_DDL = """
+CREATE TABLE records (
+    _seq BIGINT NOT NULL,
+    department VARCHAR, service_request_type VARCHAR, status VARCHAR, closure_reason VARCHAR,
+    service_request_open_timestamp TIMESTAMPTZ, service_request_close_date DATE,
+    last_modified_timestamp TIMESTAMPTZ, address VARCHAR, local_area VARCHAR, channel VARCHAR,
+    latitude DOUBLE, longitude DOUBLE
+)
+"""
+
+
+@dataclass(frozen=True)
+class Query:
+    """A validated read: output fields, filter, order (field, descending), window."""
+
+    fields: tuple[Field, ...]
+    where: Compiled
+    order: tuple[tuple[Field, bool], ...] = ()
+    limit: int | None = None
+    offset: int = 0
+
+
+class Dataset:
+    """The rows being served. Reads use one cursor each; writes are serialised."""
+
+    def __init__(self, path: Path, now: datetime) -> None:
+        self._con = duckdb.connect(str(path), config={"threads": "2", "memory_limit": "512MB"})
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute(_DDL)
+        self._next_seq = 0
+        self.write_lock = threading.Lock()
+        self.now = now
+        self.modified = now
+        self.data_processed = now
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        self._con.close()
+
+    def append(self, batches) -> int:
+        """Append Arrow batches with the generator's schema; return the rows added."""
+        added = 0
+        with self.write_lock:
+            for batch in batches:
+                seq = pa.array(np.arange(self._next_seq, self._next_seq + batch.num_rows))
+                table = pa.Table.from_batches([batch]).add_column(0, "_seq", seq)
+                self._con.register("incoming", table)
+                self._con.execute("INSERT INTO records SELECT * FROM incoming")
+                self._con.unregister("incoming")
+                self._next_seq += batch.num_rows
+                added += batch.num_rows
+        return added
+
+    def append_generated(self, rows: int, seed: int, start: date, end: datetime) -> int:
+        """Generate and append `rows` requests (see `generate_batches`)."""
+        return self.append(generate_batches(rows, seed, start, end))
+
+    def append_csv(self, csv_path: Path) -> int:
+        """Append an extract in CSV (`,` or `;`, optional BOM) with the portal's field names."""
+        if not csv_path.is_file():
+            raise FileNotFoundError(f"no CSV extract at {csv_path}")
+        describe = f"DESCRIBE SELECT * FROM {_READ_CSV}"  # noqa: S608 (a constant)
+        described = self._con.execute(describe, [str(csv_path)])
+        header = [row[0] for row in described.fetchall()]
+        missing = [name for name in _COLUMNS if name not in header]
+        if missing:
+            raise ValueError(
+                f"{csv_path} lacks the portal's fields {missing}; its header is {header}"
+            )
+        select = ", ".join(
+            f'TRY_CAST("{c}" AS {_CSV_TYPES[c]})' if c in _CSV_TYPES else f'"{c}"' for c in _COLUMNS
+        )
+        with self.write_lock:
+            before = self.count_all()
+            self._con.execute(
+                f"INSERT INTO records SELECT ? + row_number() OVER () - 1, {select} "  # noqa: S608 (constant column names)
+                f"FROM {_READ_CSV}",
+                [self._next_seq, str(csv_path)],
+            )
+            added = self.count_all() - before
+            self._next_seq += added
+        return added
+
+    def cursor(self, timezone: str = "UTC") -> duckdb.DuckDBPyConnection:
+        """A cursor of its own, with the session time zone of the request.
+
+        `timezone` must already be validated (`ZoneInfo` accepted it); it is quoted here.
+        """
+        cursor = self._con.cursor()
+        cursor.execute(f"SET TimeZone = '{timezone}'")
+        return cursor
+
+    def count_all(self) -> int:
+        """Rows in the dataset now."""
+        return self._con.cursor().execute("SELECT count(*) FROM records").fetchone()[0]
+
+    def count(self, where: Compiled, timezone: str = "UTC") -> int:
+        """Rows matching a compiled `where`."""
+        sql = f"SELECT count(*) FROM records WHERE {where.sql}"  # noqa: S608 (compiled, parameterised)
+        return self.cursor(timezone).execute(sql, list(where.params)).fetchone()[0]
+
+    def select(
+        self, query: Query, style: str, timezone: str = "UTC", as_json: bool = False
+    ) -> duckdb.DuckDBPyRelation:
+        """A lazy relation reading `query`, rendered in `style` (see `schema.render`).
+
+        With `as_json`, each row is one JSON text column, as the portal's JSON bodies carry it.
+        """
+        rendered = [(field.name, render(field, style)) for field in query.fields]
+        if as_json:
+            pairs = ", ".join(f"'{name}', {expression}" for name, expression in rendered)
+            columns = f"json_object({pairs})::VARCHAR AS record"
+        else:
+            columns = ", ".join(f'{expression} AS "{name}"' for name, expression in rendered)
+        order = [f'"{field.column}" {"DESC" if desc else "ASC"}' for field, desc in query.order]
+        sql = (
+            f"SELECT {columns} FROM records WHERE {query.where.sql} "  # noqa: S608 (see above)
+            f"ORDER BY {', '.join([*order, '_seq'])} LIMIT ? OFFSET ?"
+        )
+        limit = -1 if query.limit is None else query.limit
+        params = [*query.where.params, None if limit < 0 else limit, query.offset]
+        return self.cursor(timezone).sql(sql, params=params)
+
+    def write(self, sql: str, params: list | None = None) -> None:
+        """Run a change (the caller holds `write_lock`)."""
+        self._con.execute(sql, params or [])
+
+    def register(self, name: str, table: pa.Table) -> None:
+        """Expose an Arrow table to SQL as `name` (the caller holds `write_lock`)."""
+        self._con.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        """Drop a registered Arrow table."""
+        self._con.unregister(name)
+
+    def column(self, sql: str, params: list | None = None) -> np.ndarray:
+        """The first column of a query as a numpy array."""
+        table = self._con.cursor().sql(sql, params=params or []).to_arrow_table()
+        return table.column(0).to_numpy()
+
+    def touch(self, now: datetime) -> None:
+        """Move the dataset's clock and its modification metadata."""
+        self.now = self.modified = self.data_processed = now.astimezone(UTC)

@@ -1,0 +1,179 @@
+"""`FakePortal`: the fake City portal as a real HTTP server in a background thread."""
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+
+from mmds_ingest.fake_portal.changes import AdvanceSummary, advance
+from mmds_ingest.fake_portal.dataset import Dataset
+from mmds_ingest.fake_portal.faults import Fault
+from mmds_ingest.fake_portal.generator import DEFAULT_END, DEFAULT_START, span_days
+from mmds_ingest.fake_portal.schema import DATASET_ID
+from mmds_ingest.fake_portal.server import API_PREFIX, PortalState, make_server
+
+PARQUET_STYLES = ("parquet", "parquet_text")
+
+
+class FakePortal:
+    """A faithful fake of the Explore v2.1 API serving 3-1-1 requests on 127.0.0.1.
+
+    Use as a context manager (or call `start()` / `stop()`). See the package docstring.
+    """
+
+    def __init__(
+        self,
+        rows: int = 10_000,
+        seed: int = 0,
+        *,
+        start: date = DEFAULT_START,
+        end: datetime = DEFAULT_END,
+        quota: int | None = None,
+        from_csv: str | Path | None = None,
+        faults: Iterable[Fault | str] = (),
+        parquet_style: str = "parquet",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        dataset_id: str = DATASET_ID,
+    ) -> None:
+        if parquet_style not in PARQUET_STYLES:
+            raise ValueError(
+                f"parquet_style must be one of {PARQUET_STYLES}, got {parquet_style!r}"
+            )
+        if quota is not None and quota < 0:
+            raise ValueError(f"quota must be zero or more (None: unlimited), got {quota}")
+        self._options = {
+            "rows": rows,
+            "seed": seed,
+            "start": start,
+            "end": end,
+            "from_csv": from_csv,
+        }
+        self._quota, self._parquet_style = quota, parquet_style
+        self._host, self._port, self.dataset_id = host, port, dataset_id
+        self._initial_faults = [f if isinstance(f, Fault) else Fault.parse(f) for f in faults]
+        self._directory: Path | None = None
+        self._dataset: Dataset | None = None
+        self._state: PortalState | None = None
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self._advances = 0
+        self._rows_per_day = 1.0
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> "FakePortal":
+        """Load the dataset and serve it; returns self."""
+        options = self._options
+        self._directory = Path(tempfile.mkdtemp(prefix="mmds-fake-portal-"))
+        try:
+            end = options["end"].astimezone(UTC)
+            dataset = Dataset(self._directory / "portal.duckdb", end)
+            self._dataset = dataset
+            if options["from_csv"] is not None:
+                dataset.append_csv(Path(options["from_csv"]))
+                newest = dataset.column("SELECT max(last_modified_timestamp) FROM records")[0]
+                if newest is not None:
+                    dataset.touch(datetime.fromtimestamp(newest.astype("int64") / 1e6, UTC))
+            else:
+                dataset.append_generated(options["rows"], options["seed"], options["start"], end)
+            self._rows_per_day = max(dataset.count_all(), 1) / span_days(options["start"], end)
+            self._state = PortalState(
+                dataset, self.dataset_id, self._quota, self._parquet_style, self._advance_dict
+            )
+            for fault in self._initial_faults:
+                self._state.faults.add(fault)
+            self._server = make_server(self._state, self._host, self._port)
+        except BaseException:
+            self.stop()
+            raise
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-portal", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and delete the dataset file."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._dataset is not None:
+            self._dataset.close()
+            self._dataset = None
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
+
+    def __enter__(self) -> "FakePortal":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # --- what users see -------------------------------------------------------------------
+
+    def _running(self) -> PortalState:
+        if self._state is None or self._server is None:
+            raise RuntimeError("the fake portal is not running: use `with FakePortal(...)`")
+        return self._state
+
+    @property
+    def url(self) -> str:
+        """The site root, as `MMDS_PORTAL_URL` expects it (e.g. `http://127.0.0.1:54321`)."""
+        self._running()
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def dataset_url(self) -> str:
+        """The dataset's Explore v2.1 URL."""
+        return f"{self.url}{API_PREFIX}{self.dataset_id}"
+
+    @property
+    def now(self) -> datetime:
+        """The dataset's clock: the instant its data is as of."""
+        return self._running().dataset.now
+
+    def total_count(self) -> int:
+        """Rows in the dataset now."""
+        return self._running().dataset.count_all()
+
+    def advance(self, days: float = 1) -> AdvanceSummary:
+        """Move time: new requests arrive, open ones close, old ones are edited, a few vanish."""
+        state = self._running()
+        self._advances += 1
+        rng = np.random.default_rng([self._options["seed"], 1_000_003, self._advances])
+        return advance(state.dataset, days, rng, self._rows_per_day)
+
+    def _advance_dict(self, days: float) -> dict:
+        return self.advance(days).as_dict()
+
+    def inject(
+        self, fault: str, *, times: int | None = ..., endpoint: str | None = None, **options
+    ):
+        """Put a fault in force (see `FaultKind`); returns the `Fault`."""
+        made = (
+            Fault.make(fault, endpoint=endpoint, **options)
+            if times is ...
+            else Fault.make(fault, times=times, endpoint=endpoint, **options)
+        )
+        self._running().faults.add(made)
+        return made
+
+    def clear_faults(self) -> None:
+        """Remove every fault in force (counts in `faults_fired` stay)."""
+        self._running().faults.clear()
+
+    @property
+    def faults_fired(self) -> dict[str, int]:
+        """How many responses each fault kind has shaped so far."""
+        return self._running().faults.fired()

@@ -1,0 +1,465 @@
+"""The HTTP side of the fake portal: Explore v2.1 routes, errors, quota, faults, control calls."""
+
+import contextlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mmds_ingest.fake_portal import exports
+from mmds_ingest.fake_portal.dataset import Dataset, Query
+from mmds_ingest.fake_portal.faults import Fault, FaultKind, FaultPlan
+from mmds_ingest.fake_portal.odsql import ODSQLError, compile_where, parse_order_by, parse_select
+from mmds_ingest.fake_portal.schema import BASE_FIELDS, Field, changed_fields
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/explore/v2.1/catalog/datasets/"
+CONTROL_PREFIX = "/__fake__/"
+RECORDS_MAX_LIMIT = 100
+RECORDS_WINDOW = 10_000
+UNLIMITED_QUOTA = 1_000_000_000
+_ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
+
+
+class ParameterError(ValueError):
+    """A REST parameter the portal would refuse with `InvalidRESTParameterError`."""
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"Invalid value for {name} API parameter: {detail}")
+
+
+class _BodyCut(Exception):
+    """The body stopped early on purpose (a drop or truncation fault)."""
+
+
+class PortalState:
+    """What the handler threads share: the dataset, quota, faults and the control hooks."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        dataset_id: str,
+        quota: int | None,
+        parquet_style: str,
+        advance: Callable[[float], dict],
+    ) -> None:
+        self.dataset = dataset
+        self.dataset_id = dataset_id
+        self.quota = quota
+        self.parquet_style = parquet_style
+        self.advance = advance
+        self.faults = FaultPlan()
+        self._quota_lock = threading.Lock()
+        self._used: dict[str, int] = {}
+
+    def spend(self) -> tuple[bool, dict[str, str]]:
+        """Count one API call; return whether it is allowed and the X-RateLimit headers."""
+        now = datetime.now(UTC)
+        reset = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+        limit = self.quota if self.quota is not None else UNLIMITED_QUOTA
+        with self._quota_lock:
+            day = now.date().isoformat()
+            used = self._used.get(day, 0)
+            allowed = used < limit
+            if allowed:
+                used += 1
+                self._used = {day: used}
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(limit - used, 0)),
+            "X-RateLimit-Reset": str(int(reset.timestamp())),
+        }
+        return allowed, headers
+
+    def fields(self, schema_fault: Fault | None) -> tuple[Field, ...]:
+        """The fields published now (a schema-change fault alters them)."""
+        if schema_fault is None:
+            return BASE_FIELDS
+        options = schema_fault.options
+        return changed_fields(options["change"], options["field"], options["to"])
+
+
+def _last(params: dict[str, list[str]], name: str, default: str | None = None) -> str | None:
+    values = params.get(name)
+    return values[-1] if values else default
+
+
+def _int_param(params, name: str, default: int, low: int, high: int | None) -> int:
+    raw = _last(params, name)
+    if raw is None or raw == "":
+        return default
+    expected = f"{low} <= {name} <= {high}" if high is not None else f"{name} >= {low}"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ParameterError(name, f"{raw} was found but {expected} is expected.") from None
+    if value < low or (high is not None and value > high):
+        raise ParameterError(name, f"{value} was found but {expected} is expected.")
+    return value
+
+
+def _timezone(params) -> str:
+    name = _last(params, "timezone", "UTC") or "UTC"
+    try:
+        if not _ZONE_NAME.match(name):
+            raise ValueError(name)
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ParameterError("timezone", f"{name} is not a known time zone.") from None
+    return name
+
+
+def _bool_param(params, name: str, default: bool) -> bool:
+    raw = (_last(params, name) or "").lower()
+    if raw == "":
+        return default
+    if raw not in ("true", "false"):
+        raise ParameterError(name, f"{raw} was found but true or false is expected.")
+    return raw == "true"
+
+
+class PortalHandler(BaseHTTPRequestHandler):
+    """One request of the fake portal."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "mmds-fake-portal"
+    state: PortalState  # set on the subclass made by `make_server`
+
+    def log_message(self, format: str, *args) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _send(
+        self,
+        status: int,
+        body: bytes | Iterable[bytes],
+        content_type: str = "application/json; charset=utf-8",
+        headers: dict[str, str] | None = None,
+        cut: Fault | None = None,
+    ) -> None:
+        """Send a response, whole (`bytes`) or streamed in chunks, cut short by `cut`."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if isinstance(body, bytes):
+            sent = body
+            if cut is not None:
+                keep = min(cut.options["after_bytes"], len(body) // 2)
+                sent = body[:keep]
+                declared = len(body) if cut.kind is FaultKind.DROP_CONNECTION else keep
+                self.send_header("Content-Length", str(declared))
+            else:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(sent)
+            if cut is not None and cut.kind is FaultKind.DROP_CONNECTION:
+                self._drop()
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._stream(body, cut)
+
+    def _stream(self, chunks: Iterable[bytes], cut: Fault | None) -> None:
+        limit = cut.options["after_bytes"] if cut is not None else None
+        sent, pending = 0, b""
+
+        def emit(data: bytes) -> None:
+            if data:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+        try:
+            for chunk in chunks:
+                if not chunk:
+                    continue
+                if limit is not None and sent + len(pending) + len(chunk) > limit:
+                    emit(pending + chunk[: max(limit - sent - len(pending), 0)])
+                    raise _BodyCut
+                emit(pending)
+                sent += len(pending)
+                pending = chunk
+            if cut is not None:  # the body ended before the limit: cut its last piece
+                emit(pending[: len(pending) // 2])
+                raise _BodyCut
+            emit(pending)
+            self.wfile.write(b"0\r\n\r\n")
+        except _BodyCut:
+            if cut.kind is FaultKind.TRUNCATED_BODY:
+                self.wfile.write(b"0\r\n\r\n")
+            else:
+                self._drop()
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    def _drop(self) -> None:
+        self.wfile.flush()
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _json(self, status: int, payload, headers: dict[str, str] | None = None, cut=None) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        self._send(status, body, headers=headers, cut=cut)
+
+    def _error(self, status: int, code: str, message: str, headers=None) -> None:
+        self._json(status, {"error_code": code, "message": message}, headers)
+
+    # --- routing --------------------------------------------------------------------------
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        params = parse_qs(url.query, keep_blank_values=True)
+        try:
+            if url.path.startswith(CONTROL_PREFIX):
+                self._control(method, url.path[len(CONTROL_PREFIX) :], params)
+            else:
+                self._api(method, url.path, params)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _api(self, method: str, path: str, params) -> None:
+        allowed, rate_headers = self.state.spend()
+        if method != "GET":
+            self._error(405, "MethodNotAllowed", f"{method} is not allowed here.", rate_headers)
+            return
+        parts = path[len(API_PREFIX) :].strip("/").split("/") if path.startswith(API_PREFIX) else []
+        if not parts or unquote(parts[0]) != self.state.dataset_id:
+            name = unquote(parts[0]) if parts else path
+            message = f"The requested dataset or resource was not found: {name}"
+            self._error(404, "NotFound", message, rate_headers)
+            return
+        if len(parts) == 1:
+            endpoint = "metadata"
+        elif parts[1:] == ["records"]:
+            endpoint = "records"
+        elif len(parts) == 3 and parts[1] == "exports":
+            endpoint = "exports"
+        else:
+            self._error(404, "NotFound", f"Unknown endpoint: {path}", rate_headers)
+            return
+        if not allowed:
+            self._quota_exhausted(rate_headers)
+            return
+        faults = {fault.kind: fault for fault in self.state.faults.take(endpoint)}
+        if FaultKind.SLOW_FIRST_BYTE in faults:
+            time.sleep(faults[FaultKind.SLOW_FIRST_BYTE].options["seconds"])
+        if self._answered_by_fault(faults, rate_headers):
+            return
+        cut = faults.get(FaultKind.DROP_CONNECTION) or faults.get(FaultKind.TRUNCATED_BODY)
+        fields = self.state.fields(
+            faults.get(FaultKind.SCHEMA_CHANGE) or self.state.faults.schema_change()
+        )
+        try:
+            if endpoint == "metadata":
+                self._json(200, self._metadata(fields), rate_headers, cut)
+            elif endpoint == "records":
+                self._records(fields, params, rate_headers, cut)
+            else:
+                self._export(parts[2], fields, params, rate_headers, cut)
+        except ParameterError as error:
+            self._error(400, "InvalidRESTParameterError", str(error), rate_headers)
+        except ODSQLError as error:
+            self._error(400, "ODSQLError", str(error), rate_headers)
+
+    def _quota_exhausted(self, headers: dict[str, str]) -> None:
+        reset = datetime.fromtimestamp(int(headers["X-RateLimit-Reset"]), UTC)
+        retry_after = max(int((reset - datetime.now(UTC)).total_seconds()), 1)
+        payload = {
+            "error_code": "TooManyRequestsError",
+            "message": "Too many requests on the domain. Please contact the domain administrator.",
+            "reset_time": reset.isoformat(),
+            "limit_time_unit": "day",
+            "call_limit": int(headers["X-RateLimit-Limit"]),
+        }
+        self._json(429, payload, {**headers, "Retry-After": str(retry_after)})
+
+    def _answered_by_fault(self, faults: dict[FaultKind, Fault], headers) -> bool:
+        if fault := faults.get(FaultKind.RATE_LIMIT):
+            retry_after = fault.options["retry_after"]
+            message = f"Too many requests. Retry in {retry_after} seconds."
+            payload = {"error_code": "TooManyRequestsError", "message": message}
+            self._json(429, payload, {**headers, "Retry-After": str(retry_after)})
+            return True
+        if fault := faults.get(FaultKind.SERVER_ERROR):
+            statuses = fault.options["statuses"]
+            status = statuses[(fault.fired - 1) % len(statuses)]
+            if status == 500:
+                self._error(500, "InternalServerError", "An internal error occurred.", headers)
+            else:
+                page = f"<html><body><h1>{status} Bad Gateway</h1></body></html>".encode()
+                self._send(status, page, "text/html; charset=utf-8", headers)
+            return True
+        if FaultKind.HTML_ERROR_PAGE in faults:
+            page = (
+                b"<!DOCTYPE html><html><head><title>Maintenance</title></head><body>"
+                b"<h1>We'll be back soon</h1><p>The portal is under maintenance.</p>"
+                b"</body></html>"
+            )
+            self._send(200, page, "text/html; charset=utf-8", headers)
+            return True
+        return False
+
+    # --- endpoints ------------------------------------------------------------------------
+
+    def _metadata(self, fields: tuple[Field, ...]) -> dict:
+        dataset = self.state.dataset
+        return {
+            "dataset_id": self.state.dataset_id,
+            "dataset_uid": "da_mmdsfake",
+            "has_records": True,
+            "data_visible": True,
+            "features": ["analyze", "geo", "timeserie"],
+            "fields": [
+                {
+                    "name": f.name,
+                    "label": f.label,
+                    "type": f.type,
+                    "description": None,
+                    "annotations": {},
+                }
+                for f in fields
+            ],
+            "metas": {
+                "default": {
+                    "title": "3-1-1 service requests",
+                    "publisher": "City of Vancouver (fake portal)",
+                    "license": "Open Government Licence - Vancouver",
+                    "modified": dataset.modified.isoformat(),
+                    "data_processed": dataset.data_processed.isoformat(),
+                    "metadata_processed": dataset.modified.isoformat(),
+                    "records_count": dataset.count_all(),
+                    "timezone": "America/Vancouver",
+                }
+            },
+        }
+
+    def _query(self, fields, params, limit: int | None, offset: int, timezone: str) -> Query:
+        for name in ("group_by", "refine", "exclude"):
+            if _last(params, name):
+                raise ParameterError(name, "this parameter is not supported by the fake portal.")
+        filterable = {f.name: (f.column, f.type) for f in fields if f.column is not None}
+        names = [f.name for f in fields]
+        by_name = {f.name: f for f in fields}
+        selected = parse_select(_last(params, "select", "") or "", names)
+        order = parse_order_by(_last(params, "order_by", "") or "", list(filterable))
+        where = compile_where(_last(params, "where", "") or "", filterable, ZoneInfo(timezone))
+        return Query(
+            fields=tuple(by_name[name] for name in selected),
+            where=where,
+            order=tuple((by_name[name], desc) for name, desc in order),
+            limit=limit,
+            offset=offset,
+        )
+
+    def _records(self, fields, params, headers, cut) -> None:
+        timezone = _timezone(params)
+        limit = _int_param(params, "limit", 10, -1, RECORDS_MAX_LIMIT)
+        limit = 10 if limit == -1 else limit
+        offset = _int_param(params, "offset", 0, 0, None)
+        if offset + limit > RECORDS_WINDOW:
+            raise ParameterError(
+                "offset",
+                f"{offset} was found but offset + limit <= {RECORDS_WINDOW} is expected "
+                f"(limit is {limit}).",
+            )
+        query = self._query(fields, params, limit, offset, timezone)
+        dataset = self.state.dataset
+        total = dataset.count(query.where, timezone)
+        rows = []
+        if limit > 0:
+            relation = dataset.select(query, "json", timezone, as_json=True)
+            rows = relation.to_arrow_table().column(0).to_pylist()
+        body = f'{{"total_count": {total}, "results": [{", ".join(rows)}]}}'.encode()
+        self._send(200, body, headers=headers, cut=cut)
+
+    def _export(self, fmt: str, fields, params, headers, cut) -> None:
+        if fmt not in exports.FORMATS:
+            raise ParameterError(
+                "format", f"{fmt} is not served by the fake portal ({', '.join(exports.FORMATS)})."
+            )
+        timezone = _timezone(params)
+        limit = _int_param(params, "limit", -1, -1, None)
+        offset = _int_param(params, "offset", 0, 0, None)
+        for name in ("use_labels", "compressed"):
+            if _bool_param(params, name, False):
+                raise ParameterError(name, "true is not supported by the fake portal.")
+        delimiter = _last(params, "delimiter", ";") or ";"
+        if len(delimiter) != 1 or delimiter in '"\r\n':
+            raise ParameterError(
+                "delimiter", f"{delimiter!r} was found but one character is expected."
+            )
+        with_bom = _bool_param(params, "with_bom", True)
+        query = self._query(fields, params, None if limit < 0 else limit, offset, timezone)
+        dataset = self.state.dataset
+        style = {"parquet": self.state.parquet_style, "csv": "csv"}.get(fmt, "json")
+        relation = dataset.select(query, style, timezone, as_json=fmt in ("json", "jsonl"))
+        chunks = exports.stream(fmt, relation, delimiter=delimiter, with_bom=with_bom)
+        filename = f"{self.state.dataset_id}.{fmt}"
+        extra = {**headers, "Content-Disposition": f'attachment; filename="{filename}"'}
+        self._send(200, chunks, exports.CONTENT_TYPES[fmt], extra, cut)
+
+    # --- control --------------------------------------------------------------------------
+
+    def _control(self, method: str, action: str, params) -> None:
+        state = self.state
+        try:
+            if action == "advance" and method == "POST":
+                days = float(_last(params, "days", "1") or "1")
+                self._json(200, state.advance(days))
+            elif action == "faults" and method == "GET":
+                active = [fault.describe() for fault in state.faults.active()]
+                self._json(200, {"fired": state.faults.fired(), "active": active})
+            elif action == "faults" and method == "POST":
+                spec = _last(params, "spec")
+                if not spec:
+                    raise ValueError("give the fault as ?spec=kind[:key=value,...]")
+                fault = Fault.parse(spec)
+                state.faults.add(fault)
+                self._json(200, fault.describe())
+            elif action == "faults" and method == "DELETE":
+                state.faults.clear()
+                self._json(200, {"fired": state.faults.fired(), "active": []})
+            elif action == "state" and method == "GET":
+                dataset = state.dataset
+                self._json(
+                    200, {"now": dataset.now.isoformat(), "total_count": dataset.count_all()}
+                )
+            else:
+                self._error(
+                    404, "NotFound", f"Unknown control call: {method} {CONTROL_PREFIX}{action}"
+                )
+        except ValueError as error:
+            self._error(400, "InvalidControlCall", str(error))
+
+
+class PortalServer(ThreadingHTTPServer):
+    """A threading HTTP server whose handler threads do not block shutdown."""
+
+    daemon_threads = True
+    block_on_close = False
+
+
+def make_server(state: PortalState, host: str, port: int) -> PortalServer:
+    """Bind the fake portal to `host:port` (0 picks a free port)."""
+    handler = type("BoundPortalHandler", (PortalHandler,), {"state": state})
+    return PortalServer((host, port), handler)
