@@ -7,6 +7,7 @@ before a publish keeps reading the old file to its end, the next one sees the ne
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,7 +72,8 @@ def publish_marker(path: Path) -> PublishMarker:
     """Check that `path` is a usable serving file and return the marker of its publish.
 
     Raises ServingFileUnavailable (with a message for the reader) when the file is missing, empty,
-    not a DuckDB database, busy, or lacks the gold tables.
+    not a DuckDB database, busy, or lacks the gold tables. A file already checked (same inode,
+    mtime and size: publishes replace the file, never edit it) costs only a `stat`.
     """
     try:
         stat = path.stat()
@@ -79,6 +81,12 @@ def publish_marker(path: Path) -> PublishMarker:
         raise ServingFileUnavailable(f"No serving file at `{path}` yet.") from None
     if stat.st_size == 0:
         raise ServingFileUnavailable(f"The serving file `{path}` is empty.")
+    return _checked_marker(str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _checked_marker(path_text: str, inode: int, mtime_ns: int, size: int) -> PublishMarker:
+    path = Path(path_text)
     try:
         with read_only_connection(path) as con:
             tables = set(
@@ -102,10 +110,10 @@ def publish_marker(path: Path) -> PublishMarker:
             f"The serving file `{path}` is not a readable DuckDB database: {_first_line(error)}"
         ) from None
     return PublishMarker(
-        path=str(path),
-        inode=stat.st_ino,
-        mtime_ns=stat.st_mtime_ns,
-        size=stat.st_size,
+        path=path_text,
+        inode=inode,
+        mtime_ns=mtime_ns,
+        size=size,
         published_at=row[0] if row else None,
     )
 
