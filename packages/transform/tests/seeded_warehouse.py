@@ -1,0 +1,111 @@
+"""A warehouse whose bronze holds the project's own generated data, loaded the real way.
+
+The fake portal (mmds-ingest's real HTTP server with its data generator) serves a generated
+dataset with the source's quirks on a loopback port; mmds-ingest's ``run_load`` loads it into
+``<data-dir>/warehouse.duckdb`` exactly as it loads the City's portal; then ``dbt build`` runs
+the whole project against it. Used by this package's tests and by CI's dbt job:
+
+    uv run python packages/transform/tests/seeded_warehouse.py --data-dir /tmp/mmds-ci [--rows N]
+
+Exit status 0 only if the load and every dbt node (models, seeds, snapshot, tests) succeeded.
+"""
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mmds_ingest import IngestSettings, LoadResult, run_load
+from mmds_ingest.fake_portal import FakePortal
+from mmds_transform import DbtCommandError, run_dbt
+
+# A fixed instant in the past: the generated data is the same on every run, and no generated
+# timestamp is ever later than the clock of the machine running the tests.
+PORTAL_END = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
+DEFAULT_ROWS = 2_000
+DEFAULT_SEED = 7
+
+
+@dataclass(frozen=True)
+class SeededBuild:
+    """What a seeded build produced: the load's result and dbt's run results."""
+
+    data_dir: Path
+    load: LoadResult
+    run_results: dict
+
+    @property
+    def warehouse(self) -> Path:
+        """The DuckDB file holding bronze, silver and gold."""
+        return self.data_dir / "warehouse.duckdb"
+
+
+def start_portal(rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED) -> FakePortal:
+    """Start the fake portal serving ``rows`` generated requests (stop it with ``.stop()``)."""
+    return FakePortal(rows=rows, seed=seed, end=PORTAL_END).start()
+
+
+def load_bronze(data_dir: Path, portal: FakePortal, *, full_refresh: bool = False) -> LoadResult:
+    """Load the portal's current data into ``<data_dir>/warehouse.duckdb`` with mmds-ingest."""
+    settings = IngestSettings(data_dir=data_dir, portal_url=portal.url)
+    return run_load(settings, full_refresh=full_refresh)
+
+
+def dbt_build(data_dir: Path, *extra_args: str) -> dict:
+    """Run ``dbt build`` against the data directory and return its ``run_results.json``."""
+    run_dbt(["build", *extra_args], data_dir)
+    return read_run_results(data_dir)
+
+
+def read_run_results(data_dir: Path) -> dict:
+    """Return the ``run_results.json`` of the last dbt command run on the data directory."""
+    path = Path(data_dir) / "dbt" / "target" / "run_results.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def seed_and_build(
+    data_dir: Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED
+) -> SeededBuild:
+    """Serve generated data, load it into bronze the real way, and ``dbt build`` on it."""
+    data_dir = Path(data_dir).resolve()
+    portal = start_portal(rows, seed)
+    try:
+        load = load_bronze(data_dir, portal, full_refresh=True)
+    finally:
+        portal.stop()
+    return SeededBuild(data_dir=data_dir, load=load, run_results=dbt_build(data_dir))
+
+
+def _summary(build: SeededBuild) -> dict:
+    statuses: dict[str, int] = {}
+    for result in build.run_results["results"]:
+        statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+    return {
+        "warehouse": str(build.warehouse),
+        "rows_loaded": build.load.rows_received,
+        "load_id": build.load.load_id,
+        "dbt_nodes": statuses,
+        "dbt_seconds": round(build.run_results["elapsed_time"], 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: seed a warehouse in --data-dir and build it; print a JSON summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True, help="where warehouse.duckdb goes")
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="generated requests")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
+    args = parser.parse_args(argv)
+    try:
+        build = seed_and_build(args.data_dir, args.rows, args.seed)
+    except DbtCommandError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(json.dumps(_summary(build)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""The helpers that point dbt at a data directory."""
+
+from pathlib import Path
+
+from mmds_transform import dbt_env, profiles_dir, project_dir
+
+
+def test_project_and_profiles_ship_in_the_package():
+    assert (project_dir() / "dbt_project.yml").is_file()
+    assert (profiles_dir() / "profiles.yml").is_file()
+    assert "env_var('MMDS_DATA_DIR')" in (profiles_dir() / "profiles.yml").read_text()
+
+
+def test_dbt_env_makes_the_data_dir_absolute_and_turns_telemetry_off(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    env = dbt_env("data", base={})
+    assert env["MMDS_DATA_DIR"] == str(tmp_path / "data")
+    assert Path(env["DBT_TARGET_PATH"]).is_relative_to(tmp_path / "data")
+    assert env["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "false"

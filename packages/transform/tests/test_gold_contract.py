@@ -1,0 +1,92 @@
+"""Gold has exactly the schemas, tables, columns and types of docs/contracts.md."""
+
+import pytest
+
+# docs/contracts.md, "Silver and gold": the dashboard and the publish step rely on these.
+GOLD_CONTRACT = {
+    "dim_local_areas": {
+        "local_area_id": "INTEGER",
+        "local_area_name": "VARCHAR",
+        "is_unknown": "BOOLEAN",
+    },
+    "dim_request_types": {
+        "request_type_id": "VARCHAR",
+        "request_type": "VARCHAR",
+        "department": "VARCHAR",
+        "business_unit": "VARCHAR",
+        "is_deprecated": "BOOLEAN",
+        "category": "VARCHAR",
+    },
+    "fct_service_requests": {
+        "service_request_id": "VARCHAR",
+        "local_area_id": "INTEGER",
+        "request_type_id": "VARCHAR",
+        "department": "VARCHAR",
+        "channel": "VARCHAR",
+        "status": "VARCHAR",
+        "closure_reason": "VARCHAR",
+        "opened_at": "TIMESTAMP WITH TIME ZONE",
+        "opened_date_local": "DATE",
+        "opened_hour_local": "INTEGER",
+        "closed_date": "DATE",
+        "days_to_close": "INTEGER",
+        "is_open": "BOOLEAN",
+        "latitude": "DOUBLE",
+        "longitude": "DOUBLE",
+        "last_modified_at": "TIMESTAMP WITH TIME ZONE",
+        "is_closed_before_opened": "BOOLEAN",
+        "has_location": "BOOLEAN",
+        "has_quality_issues": "BOOLEAN",
+    },
+    "agg_requests_daily": {
+        "date_local": "DATE",
+        "local_area_id": "INTEGER",
+        "request_type_id": "VARCHAR",
+        "opened_count": "BIGINT",
+        "closed_count": "BIGINT",
+        "open_backlog_count": "BIGINT",
+    },
+    "agg_resolution_times": {
+        "month_start": "DATE",
+        "request_type_id": "VARCHAR",
+        "closed_count": "BIGINT",
+        "median_days_to_close": "DOUBLE",
+        "p90_days_to_close": "DOUBLE",
+    },
+}
+
+
+def test_dbt_writes_only_the_silver_and_gold_schemas(history):
+    schemas = {
+        row[0]
+        for row in history.query(
+            "select distinct table_schema from information_schema.tables"
+            " where table_catalog = 'warehouse'"
+        )
+    }
+    # main holds only the copy this test session makes; bronze belongs to ingest.
+    assert schemas == {"bronze", "silver", "gold", "main"}
+    assert history.query(
+        "select table_name from information_schema.tables where table_schema = 'main'"
+    ) == [("fct_after_incremental",)]
+
+
+def test_gold_holds_exactly_the_contracted_tables(history):
+    tables = {
+        row[0]
+        for row in history.query(
+            "select table_name from information_schema.tables where table_schema = 'gold'"
+        )
+    }
+    assert tables == set(GOLD_CONTRACT)
+
+
+@pytest.mark.parametrize("table", sorted(GOLD_CONTRACT))
+def test_gold_columns_and_types_follow_the_contract(history, table):
+    columns = history.query(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = 'gold' and table_name = ? order by ordinal_position",
+        [table],
+    )
+    assert dict(columns) == GOLD_CONTRACT[table]
+    assert [name for name, _ in columns] == list(GOLD_CONTRACT[table])

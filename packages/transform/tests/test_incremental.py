@@ -1,0 +1,69 @@
+"""The incremental fact equals a full rebuild, and the snapshot keeps the status history."""
+
+
+def _test_status(run_results: dict, test_name: str) -> str:
+    statuses = [
+        result["status"]
+        for result in run_results["results"]
+        if result["unique_id"].split(".")[-1] == test_name
+    ]
+    assert statuses, f"{test_name} did not run"
+    return statuses[0]
+
+
+def test_the_portal_moved_on_between_the_builds(history):
+    assert history.advance.added > 0
+    assert history.advance.closed > 0
+    assert history.second_load.rows_updated > 0
+
+
+def test_incremental_fact_equals_a_full_refresh(history):
+    only_incremental = history.query(
+        "select count(*) from (from main.fct_after_incremental"
+        " except all from gold.fct_service_requests)"
+    )
+    only_full = history.query(
+        "select count(*) from (from gold.fct_service_requests"
+        " except all from main.fct_after_incremental)"
+    )
+    assert only_incremental == [(0,)]
+    assert only_full == [(0,)]
+    (bronze_rows,) = history.query("select count(*) from bronze.service_requests")[0]
+    assert history.query("select count(*) from main.fct_after_incremental") == [(bronze_rows,)]
+
+
+def test_second_build_updated_the_fact_in_place(history):
+    # delete+insert of the rows staged in a temporary relation, not a rebuild of the table
+    sql = " ".join(history.second_fact_sql.lower().split())
+    assert 'delete from "warehouse"."gold"."fct_service_requests"' in sql
+    assert "__dbt_tmp" in sql
+    assert "create table" not in sql
+
+
+def test_dbt_checks_the_fact_against_its_full_rebuild_definition(history):
+    test_name = "assert_fct_service_requests_matches_full_rebuild"
+    assert _test_status(history.second_build, test_name) == "pass"
+    assert _test_status(history.full_refresh_build, test_name) == "pass"
+
+
+def test_snapshot_keeps_the_way_from_open_to_closed(history):
+    reopened_history = history.query(
+        """
+        select count(*)
+        from silver.snap_service_request_statuses as before
+        join silver.snap_service_request_statuses as after
+            on before.service_request_id = after.service_request_id
+            and before.dbt_valid_to = after.dbt_valid_from
+        where before.status = 'Open' and after.status = 'Closed'
+            and before.closed_date is null and after.closed_date is not null
+        """
+    )
+    assert reopened_history[0][0] > 0
+    current_versions = history.query(
+        "select count(*), count(distinct service_request_id)"
+        " from silver.snap_service_request_statuses where dbt_valid_to is null"
+    )
+    (fact_rows,) = history.query(
+        "select count(*) from gold.fct_service_requests where last_modified_at is not null"
+    )[0]
+    assert current_versions == [(fact_rows, fact_rows)]

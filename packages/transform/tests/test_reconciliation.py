@@ -1,0 +1,121 @@
+"""Gold agrees with bronze and silver, and shows the source's quirks faithfully."""
+
+
+def test_every_bronze_record_is_one_request_in_the_fact(history):
+    assert history.query(
+        "select count(*), count(distinct _record_key) from bronze.service_requests"
+    ) == history.query(
+        "select count(*), count(distinct service_request_id) from gold.fct_service_requests"
+    )
+
+
+def test_daily_counts_add_up_to_the_fact(history):
+    daily = history.query(
+        "select sum(opened_count), sum(closed_count) from gold.agg_requests_daily"
+    )
+    fact = history.query(
+        "select count(opened_date_local),"
+        " count(*) filter (where not is_open and closed_date is not null)"
+        " from gold.fct_service_requests"
+    )
+    assert daily == fact
+
+
+def test_backlog_on_the_newest_day_is_the_open_requests(history):
+    backlog = history.query(
+        "select sum(open_backlog_count) from gold.agg_requests_daily"
+        " where date_local = (select max(date_local) from gold.agg_requests_daily)"
+    )
+    still_open = history.query(
+        "select count(*) from gold.fct_service_requests"
+        " where is_open and opened_date_local is not null"
+    )
+    assert backlog == still_open
+    assert still_open[0][0] > 0
+
+
+def test_backlog_follows_openings_and_closings_day_by_day(history):
+    # Yesterday's backlog + today's openings - today's exits = today's backlog, per area and type.
+    broken = history.query(
+        """
+        with daily as (
+            select *, lag(open_backlog_count, 1, 0) over (
+                partition by local_area_id, request_type_id order by date_local
+            ) as previous_backlog,
+            lag(date_local) over (
+                partition by local_area_id, request_type_id order by date_local
+            ) as previous_date
+            from gold.agg_requests_daily
+        )
+        select count(*) from daily
+        where previous_date = date_local - 1
+          and open_backlog_count > previous_backlog + opened_count
+        """
+    )
+    assert broken == [(0,)]
+
+
+def test_resolution_times_cover_every_closed_request(history):
+    assert history.query("select sum(closed_count) from gold.agg_resolution_times") == (
+        history.query(
+            "select count(*) from gold.fct_service_requests"
+            " where not is_open and closed_date is not null"
+        )
+    )
+    medians = history.query(
+        "select min(median_days_to_close), max(p90_days_to_close - median_days_to_close)"
+        " from gold.agg_resolution_times"
+    )
+    assert medians[0][0] >= 0
+    assert medians[0][1] >= 0
+
+
+def test_local_areas_are_the_22_plus_an_unknown_member(history):
+    areas = history.query(
+        "select local_area_id, local_area_name, is_unknown from gold.dim_local_areas"
+        " order by local_area_id"
+    )
+    assert len(areas) == 23
+    assert areas[0] == (0, "Unknown", True)
+    assert {"Kensington-Cedar Cottage", "West Point Grey"} <= {name for _, name, _ in areas}
+    requests_without_area = history.query(
+        "select count(*) from bronze.service_requests where local_area is null"
+    )
+    assert (
+        history.query("select count(*) from gold.fct_service_requests where local_area_id = 0")
+        == requests_without_area
+    )
+
+
+def test_request_types_have_business_unit_and_readable_category(history):
+    types = history.query(
+        "select request_type, business_unit, category, is_deprecated from gold.dim_request_types"
+    )
+    assert types
+    for request_type, business_unit, category, is_deprecated in types:
+        if request_type == "(unknown)":
+            continue
+        assert not category.endswith(" Case"), request_type
+        assert is_deprecated == request_type.startswith(("ZZ OLD - ", "Z - "))
+        assert business_unit and " - " not in business_unit
+
+
+def test_statuses_are_normalised_and_days_to_close_only_for_closed(history):
+    assert {
+        row[0] for row in history.query("select distinct status from gold.fct_service_requests")
+    } == {"Open", "Closed"}
+    assert history.query(
+        "select count(*) from gold.fct_service_requests"
+        " where (is_open and days_to_close is not null)"
+        " or (not is_open and closed_date is not null and days_to_close is null)"
+    ) == [(0,)]
+
+
+def test_coordinates_stay_inside_vancouver(history):
+    bounds = history.query(
+        "select min(latitude), max(latitude), min(longitude), max(longitude),"
+        " count(*) filter (where has_location) from gold.fct_service_requests"
+    )[0]
+    assert 49.18 <= bounds[0] <= bounds[1] <= 49.33
+    assert -123.29 <= bounds[2] <= bounds[3] <= -123.00
+    assert bounds[4] > 0
