@@ -1,0 +1,52 @@
+"""The ingest library as a Dagster resource: portal location, API key and data dir."""
+
+from typing import Any
+
+import duckdb
+from dagster import ConfigurableResource
+from pydantic import Field
+
+
+class PortalIngestResource(ConfigurableResource):
+    """Loads the portal into bronze through `mmds_ingest.run_load` and counts both sides.
+
+    Every other ingest setting (timeouts, retries, lookback) comes from `MMDS_*` variables, read
+    by `mmds_ingest.settings.IngestSettings` when a step runs.
+    """
+
+    portal_url: str = Field(description="The portal's site root.")
+    data_dir: str = Field(description="Absolute directory holding warehouse.duckdb.")
+    portal_api_key: str | None = Field(default=None, description="Opendatasoft API key (secret).")
+
+    def ingest_settings(self) -> Any:
+        """The ingest library's settings with this resource's values on top of the environment."""
+        from mmds_ingest.settings import IngestSettings
+
+        return IngestSettings(
+            portal_url=self.portal_url,
+            data_dir=self.data_dir,
+            portal_api_key=self.portal_api_key,
+        )
+
+    def load(self, full_refresh: bool) -> Any:
+        """Run one load (one transaction) and return the library's `LoadResult`."""
+        from mmds_ingest import run_load
+
+        return run_load(self.ingest_settings(), full_refresh=full_refresh)
+
+    def portal_total_count(self) -> int:
+        """How many records the portal holds right now (`total_count`)."""
+        from mmds_ingest.client import PortalClient
+
+        with PortalClient(self.ingest_settings()) as client:
+            return client.count()
+
+    def bronze_state(self) -> tuple[int, str | None]:
+        """Rows in `bronze.service_requests` and the mode of the newest committed load."""
+        warehouse = self.ingest_settings().warehouse_path
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            rows = connection.execute("select count(*) from bronze.service_requests").fetchone()
+            mode = connection.execute(
+                "select mode from bronze._loads order by finished_at desc limit 1"
+            ).fetchone()
+        return (rows[0] if rows else 0), (mode[0] if mode else None)

@@ -1,0 +1,55 @@
+"""dbt models, snapshots and tests as Dagster assets and asset checks."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetsDefinition, Failure
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
+from mmds_orchestrator.defs.refresh import DBT_OP, RefreshConfig
+from mmds_orchestrator.defs.transform.translator import LayerTranslator
+
+
+def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
+    """One `dbt build` step for every model, snapshot and seed; data tests become checks.
+
+    A failing error-severity test fails the step, so nothing downstream (publish) runs.
+    """
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        name=DBT_OP,
+        dagster_dbt_translator=LayerTranslator(),
+        pool=WAREHOUSE_POOL,
+    )
+    def dbt_models(
+        context: AssetExecutionContext, dbt: DbtCliResource, config: RefreshConfig
+    ) -> Iterator[Any]:
+        args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+        target = project.target_path / "runs" / f"{context.run.run_id[:8]}-{context.retry_number}"
+        invocation = dbt.cli(args, context=context, target_path=target, raise_on_error=False)
+        yield from invocation.stream()
+        if not invocation.is_successful():
+            raise Failure(
+                description=f"dbt build failed: {failed_nodes(target)}", allow_retries=False
+            )
+
+    return dbt_models
+
+
+def failed_nodes(target: Path) -> str:
+    """One line naming each dbt node that errored or failed, with its message."""
+    results_file = target / "run_results.json"
+    if not results_file.exists():
+        return f"dbt stopped before running any node (see its log in {target})"
+    run_results = json.loads(results_file.read_text(encoding="utf-8"))
+    failures = [
+        f"{result['unique_id']} ({result['status']}: {(result.get('message') or '').strip()})"
+        for result in run_results.get("results", [])
+        if result.get("status") in {"error", "fail", "runtime error"}
+    ]
+    return "; ".join(failures) or "see the dbt output in the run's logs"
