@@ -42,11 +42,11 @@ SCHEMA = pa.schema(
 
 # Shares of the quirks PORTAL.md describes.
 SAME_DAY_SHARE = 0.20  # closed within hours
-LONG_OPEN_SHARE = 0.01  # stay open for months
-MEDIAN_DAYS_TO_CLOSE = 3.5  # of the log-normal body
+LONG_OPEN_SHARE = 0.012  # stay open for months
+MEDIAN_DAYS_TO_CLOSE = 3.8  # of the log-normal body
 DAYS_TO_CLOSE_SIGMA = 1.25
 ZERO_SECONDS_SHARE = 0.46  # open timestamps typed in by an agent, to the minute
-LATE_EDIT_SHARE = 0.02  # closed rows edited again 1 to 24 months later
+LATE_EDIT_SHARE = 0.005  # closed rows edited again 1 to 24 months later
 CLOSE_BEFORE_OPEN_SHARE = 1e-4
 MODIFIED_BEFORE_OPEN_SHARE = 1e-4
 IDENTICAL_TWIN_SHARE = 8e-4  # rows agreeing on every descriptive field with their neighbour
@@ -156,7 +156,7 @@ def _chunk(
     shape = rng.random(n)
     days_to_close[shape < SAME_DAY_SHARE] = rng.uniform(0.0, 0.3, (shape < SAME_DAY_SHARE).sum())
     long_open = shape > 1.0 - LONG_OPEN_SHARE
-    days_to_close[long_open] = rng.uniform(60.0, 900.0, long_open.sum())
+    days_to_close[long_open] = rng.uniform(45.0, 900.0, long_open.sum())
 
     # Neighbours that agree on every descriptive field (the source has no key).
     source = np.arange(n)

@@ -20,7 +20,7 @@ _TOKEN = re.compile(
     (?P<space>\s+)
     | (?P<date>date\s*'(?P<date_value>[^']*)')
     | (?P<string>'(?:[^']|'')*'|"(?:[^"]|"")*")
-    | (?P<number>-?\d+(?:\.\d+)?(?![\w.]))
+    | (?P<number>-?\d+(?:\.\d+)?(?!\w))
     | (?P<range>\.\.)
     | (?P<op><=|>=|!=|<>|=|<|>)
     | (?P<punct>[()\[\],])
@@ -28,6 +28,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
+MAX_QUERY_CHARS = 10_000
+MAX_NESTING = 50
 _KEYWORDS = {"and", "or", "not", "is", "null", "in", "asc", "desc"}
 _SQL_OPS = {"=": "=", "!=": "<>", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
@@ -56,6 +58,8 @@ class Compiled:
 
 def tokenize(text: str) -> list[Token]:
     """Split ODSQL text into tokens; unknown characters are an `ODSQLError`."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise ODSQLError(f"Query longer than {MAX_QUERY_CHARS} characters")
     tokens, position = [], 0
     while position < len(text):
         match = _TOKEN.match(text, position)
@@ -93,6 +97,7 @@ class _WhereParser:
         self.columns = columns  # public field name -> (storage column, ODS type)
         self.zone = zone
         self.params: list = []
+        self.depth = 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -136,13 +141,19 @@ class _WhereParser:
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
     def negation(self) -> str:
-        if self.accept("keyword", "not"):
-            return f"(NOT {self.negation()})"
-        if self.accept("punct", "("):
-            inner = self.disjunction()
-            self.expect("punct", ")")
-            return inner
-        return self.predicate()
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ODSQLError(f"Query nested deeper than {MAX_NESTING} levels")
+        try:
+            if self.accept("keyword", "not"):
+                return f"(NOT {self.negation()})"
+            if self.accept("punct", "("):
+                inner = self.disjunction()
+                self.expect("punct", ")")
+                return inner
+            return self.predicate()
+        finally:
+            self.depth -= 1
 
     def field(self) -> tuple[str, str]:
         token = self.take()

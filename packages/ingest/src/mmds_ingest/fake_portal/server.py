@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import duckdb
+
 from mmds_ingest.fake_portal import exports
 from mmds_ingest.fake_portal.dataset import Dataset, Query
 from mmds_ingest.fake_portal.faults import Fault, FaultKind, FaultPlan
@@ -206,6 +208,11 @@ class PortalHandler(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
             else:
                 self._drop()
+        except (BrokenPipeError, ConnectionResetError):
+            raise
+        except Exception:  # the status line is gone: all that is left is to break the stream
+            log.exception("export failed mid-stream; dropping the connection")
+            self._drop()
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
@@ -280,6 +287,10 @@ class PortalHandler(BaseHTTPRequestHandler):
             self._error(400, "InvalidRESTParameterError", str(error), rate_headers)
         except ODSQLError as error:
             self._error(400, "ODSQLError", str(error), rate_headers)
+        except duckdb.Error:
+            log.exception("query failed: %s", self.path)
+            message = "The fake portal failed to run this query (see its log)."
+            self._error(500, "InternalServerError", message, rate_headers)
 
     def _quota_exhausted(self, headers: dict[str, str]) -> None:
         reset = datetime.fromtimestamp(int(headers["X-RateLimit-Reset"]), UTC)

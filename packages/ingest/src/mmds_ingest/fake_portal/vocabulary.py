@@ -545,8 +545,8 @@ OPEN_HOUR_WEIGHTS: tuple[int, ...] = (
     65, 41, 24, 20, 22, 33, 55, 210, 594, 865, 955, 893,
     812, 866, 982, 887, 764, 553, 357, 305, 244, 221, 146, 86,
 )  # fmt: skip
-# Relative volume by local weekday, Monday first: weekends about half of weekdays.
-WEEKDAY_WEIGHTS: tuple[float, ...] = (1.0, 1.0, 0.95, 0.95, 0.9, 0.45, 0.4)
+# Relative volume by local weekday, Monday first: weekends a third to a half of weekdays.
+WEEKDAY_WEIGHTS: tuple[float, ...] = (1.0, 1.0, 0.95, 0.95, 0.9, 0.35, 0.3)
 # Relative volume by month, January first: peak November to January.
 MONTH_WEIGHTS: tuple[float, ...] = (
     1.15, 1.0, 0.95, 0.95, 1.0, 1.0, 0.95, 0.95, 0.95, 1.0, 1.1, 1.2,
