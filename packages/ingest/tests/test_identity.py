@@ -29,7 +29,7 @@ def _stage(tmp_path: Path, records: list[dict]) -> list[tuple]:
     path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
     con = bronze.connect(tmp_path / "w.duckdb")
     stage_export(con, path)
-    rows = con.execute("SELECT _identity, _row_hash FROM staged ORDER BY _line").fetchall()
+    rows = con.execute("SELECT _identity, _row_hash FROM staged ORDER BY rowid").fetchall()
     con.close()
     return rows
 

@@ -55,8 +55,8 @@ def _plan_sql(full: bool) -> str:
     FROM bronze.service_requests {scope};
 
     CREATE OR REPLACE TEMP TABLE _incoming AS
-    SELECT _line, _identity, _row_hash, last_modified_timestamp,
-           row_number() OVER (PARTITION BY _identity, _row_hash ORDER BY _line) AS _copy
+    SELECT rowid AS _line, _identity, _row_hash, last_modified_timestamp,
+           row_number() OVER (PARTITION BY _identity, _row_hash ORDER BY rowid) AS _copy
     FROM {STAGED_TABLE};
 
     CREATE OR REPLACE TEMP TABLE _same AS
@@ -108,12 +108,12 @@ def _apply_sql() -> str:
     return f"""
     UPDATE bronze.service_requests AS b
     SET {assignments}, _load_id = $load_id, _loaded_at = $loaded_at
-    FROM _plan AS p JOIN {STAGED_TABLE} AS s USING (_line)
+    FROM _plan AS p JOIN {STAGED_TABLE} AS s ON s.rowid = p._line
     WHERE p.action = 'updated' AND b._record_key = p._record_key;
 
     INSERT INTO bronze.service_requests ({columns}, _record_key, _load_id, _loaded_at)
     SELECT {selected}, p._record_key, $load_id, $loaded_at
-    FROM _plan AS p JOIN {STAGED_TABLE} AS s USING (_line)
+    FROM _plan AS p JOIN {STAGED_TABLE} AS s ON s.rowid = p._line
     WHERE p.action = 'inserted';
 
     DELETE FROM bronze.service_requests WHERE _record_key IN (SELECT _record_key FROM _gone);

@@ -111,10 +111,10 @@ def _staging_sql(source: str) -> str:
     return f"""
     CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
     WITH lines AS (
-        SELECT json AS _raw, row_number() OVER () AS _line FROM {source}
+        SELECT json AS _raw FROM {source}
     ),
     extracted AS (
-        SELECT _raw, _line, json_type(_raw) AS _shape,
+        SELECT _raw, json_type(_raw) AS _shape,
                json_extract(_raw, [{paths}]) AS _v,
                json_extract_string(_raw, [{paths}]) AS _s
         FROM lines
@@ -137,7 +137,7 @@ def _staging_sql(source: str) -> str:
         geom,
         {IDENTITY_SQL} AS _identity,
         {ROW_HASH_SQL} AS _row_hash,
-        _quality_issues, _raw, _line, _shape, _missing_fields
+        _quality_issues, _raw, _shape, _missing_fields
     FROM canonical
     """  # noqa: S608 -- built from constants only; the file path is a bound parameter
 
