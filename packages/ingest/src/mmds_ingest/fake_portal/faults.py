@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mmds_ingest.fake_portal.schema import changed_fields
+
 
 class FaultKind(StrEnum):
     """What goes wrong."""
@@ -66,6 +68,8 @@ class Fault:
             times = None if fault_kind is FaultKind.SCHEMA_CHANGE else 1
         if times is not None and times < 1:
             raise ValueError(f"times must be 1 or more (or None for until cleared), got {times}")
+        if fault_kind is FaultKind.SCHEMA_CHANGE:
+            changed_fields(merged["change"], merged["field"], merged["to"])  # raises if invalid
         endpoint = endpoint or _DEFAULT_ENDPOINT.get(fault_kind, "any")
         if endpoint not in ENDPOINTS:
             raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, got {endpoint!r}")

@@ -92,7 +92,7 @@ class FakePortal:
             self.stop()
             raise
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-portal", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="fake-portal", daemon=True
         )
         self._thread.start()
         return self

@@ -1,0 +1,41 @@
+"""`mmds-ingest fake-portal` prints its base URL, serves, and stops on SIGTERM."""
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+COMMAND = str(Path(sys.executable).with_name("mmds-ingest"))
+
+
+def test_serves_until_sigterm_with_faults_from_flags():
+    process = subprocess.Popen(
+        [COMMAND, "fake-portal", "--rows", "300", "--seed", "2", "--port", "0",
+         "--fault", "server_error:times=1,statuses=503", "--quota", "50"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        dataset = f"{url}/api/explore/v2.1/catalog/datasets/3-1-1-service-requests"
+        assert httpx.get(dataset).status_code == 503
+        response = httpx.get(f"{dataset}/records", params={"limit": 0})
+        assert response.json()["total_count"] == 300
+        assert response.headers["X-RateLimit-Limit"] == "50"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        returncode = process.wait(timeout=20)
+    assert returncode == 0
+
+
+def test_bad_flags_are_refused_with_a_reason():
+    result = subprocess.run(
+        [COMMAND, "fake-portal", "--fault", "meteor_strike"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "unknown fault 'meteor_strike'" in result.stderr
