@@ -126,10 +126,12 @@ def missing_pieces(sample: bool) -> list[str]:
 
 @contextmanager
 def sample_portal(rows: int, seed: int) -> Iterator[str]:
-    """The project's fake portal on an ephemeral loopback port, serving a generated sample."""
+    """The project's fake portal on an ephemeral loopback port: two years of generated requests."""
     from mmds_ingest.fake_portal import FakePortal
+    from mmds_ingest.fake_portal.generator import DEFAULT_END
 
-    with FakePortal(rows=rows, seed=seed) as portal:
+    two_years_before = DEFAULT_END.date().replace(year=DEFAULT_END.year - 2)
+    with FakePortal(rows=rows, seed=seed, start=two_years_before) as portal:
         yield portal.url
 
 

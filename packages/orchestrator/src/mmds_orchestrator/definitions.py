@@ -7,7 +7,6 @@ settings read when the definitions are loaded (never at import time).
 import os
 
 from dagster import Definitions, EnvVar, definitions
-from dagster_dbt import DbtCliResource
 from mmds_ingest.settings import DEFAULT_PORTAL_URL
 
 from mmds_orchestrator.defs.dashboard.assets import mmds_dashboard
@@ -24,6 +23,7 @@ from mmds_orchestrator.defs.transform.project import (
     default_project_dir,
     prepare_dbt_project,
 )
+from mmds_orchestrator.defs.transform.resources import DbtCli
 from mmds_orchestrator.settings import PipelineSettings
 
 
@@ -67,7 +67,7 @@ def build_definitions(settings: PipelineSettings) -> Definitions:
                 data_dir=str(settings.data_dir),
                 portal_api_key=_from_environment("MMDS_PORTAL_API_KEY", None),
             ),
-            "dbt": DbtCliResource(project_dir=project, dbt_executable=str(dbt_executable())),
+            "dbt": DbtCli(project_dir=project, dbt_executable=str(dbt_executable())),
             "files": DataFiles(data_dir=str(settings.data_dir)),
             "io_manager": DuckDBArrowIOManager(database=str(settings.io_manager_path)),
         },

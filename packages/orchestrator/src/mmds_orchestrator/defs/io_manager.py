@@ -25,7 +25,7 @@ class ArrowTableTypeHandler(DbTypeHandler[pa.Table]):
         return {"row_count": obj.num_rows}
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> pa.Table:
-        return connection.execute(DuckDbClient.get_select_statement(table_slice)).to_arrow_table()
+        return connection.sql(DuckDbClient.get_select_statement(table_slice)).to_arrow_table()
 
     @property
     def supported_types(self) -> Sequence[type[object]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetsDefinition, Failure
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.refresh import DBT_OP, RefreshConfig
@@ -23,7 +23,9 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
         manifest=project.manifest_path,
         project=project,
         name=DBT_OP,
-        dagster_dbt_translator=LayerTranslator(),
+        dagster_dbt_translator=LayerTranslator(
+            settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
+        ),
         pool=WAREHOUSE_POOL,
     )
     def dbt_models(
@@ -45,7 +47,7 @@ def failed_nodes(target: Path) -> str:
     """One line naming each dbt node that errored or failed, with its message."""
     results_file = target / "run_results.json"
     if not results_file.exists():
-        return f"dbt stopped before running any node (see its log in {target})"
+        return f"dbt stopped before running any node: {_logged_errors(target / 'dbt.log')}"
     run_results = json.loads(results_file.read_text(encoding="utf-8"))
     failures = [
         f"{result['unique_id']} ({result['status']}: {(result.get('message') or '').strip()})"
@@ -53,3 +55,18 @@ def failed_nodes(target: Path) -> str:
         if result.get("status") in {"error", "fail", "runtime error"}
     ]
     return "; ".join(failures) or "see the dbt output in the run's logs"
+
+
+def _logged_errors(log_file: Path) -> str:
+    """The error messages of dbt's JSON log (e.g. a parsing error), or where to look."""
+    errors = []
+    if log_file.exists():
+        for line in log_file.read_text(encoding="utf-8").splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            info = event.get("info", {})
+            if info.get("level") == "error":
+                errors.append(event.get("data", {}).get("exc") or info.get("msg", ""))
+    return " | ".join(e.strip() for e in errors if e.strip()) or f"see {log_file}"

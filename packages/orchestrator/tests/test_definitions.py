@@ -1,0 +1,82 @@
+"""The definitions load, and the graph is one connected lineage from the portal to the dashboard."""
+
+import pytest
+from dagster import AssetKey, DefaultScheduleStatus
+from mmds_orchestrator.definitions import build_definitions
+from mmds_orchestrator.settings import PipelineSettings
+
+PORTAL = AssetKey(["bronze", "service_requests"])
+STAGING = AssetKey(["silver", "stg_portal__service_requests"])
+FACTS = AssetKey(["gold", "fct_service_requests"])
+PUBLISH = AssetKey(["serving", "gold"])
+DASHBOARD = AssetKey(["dashboard", "mmds_dashboard"])
+
+
+@pytest.fixture
+def repository(data_dir):
+    return build_definitions(PipelineSettings()).get_repository_def()
+
+
+def test_asset_keys_and_dependencies_match_snapshot(repository, snapshot):
+    graph = repository.asset_graph
+    lineage = {
+        key.to_user_string(): sorted(p.to_user_string() for p in graph.get(key).parent_keys)
+        for key in sorted(graph.get_all_asset_keys())
+    }
+    assert lineage == snapshot
+
+
+def test_lineage_runs_from_the_portal_through_dbt_and_publish_to_the_dashboard(repository):
+    graph = repository.asset_graph
+    upstream_of_dashboard = _ancestors(graph, DASHBOARD)
+    assert graph.get(DASHBOARD).parent_keys == {PUBLISH}
+    assert {PORTAL, STAGING, FACTS} <= upstream_of_dashboard
+    assert PORTAL in graph.get(STAGING).parent_keys
+    assert FACTS in graph.get(PUBLISH).parent_keys
+
+
+def test_dbt_models_are_keyed_by_schema_and_grouped_by_layer(repository):
+    graph = repository.asset_graph
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if key.path[0] in {"silver", "gold"}:
+            assert len(key.path) == 2
+            assert node.group_name == key.path[0]
+
+
+def test_dbt_tests_are_asset_checks_on_their_models(repository):
+    checked_assets = {key.asset_key.path[0] for key in repository.asset_graph.asset_check_keys}
+    assert {"bronze", "silver", "gold"} <= checked_assets
+
+
+def test_schedules_are_stopped_by_default_and_their_cron_is_configurable(data_dir, monkeypatch):
+    repository = build_definitions(PipelineSettings()).get_repository_def()
+    schedules = {s.name: s for s in repository.schedule_defs}
+    assert set(schedules) == {"hourly_incremental", "weekly_full_refresh"}
+    assert all(s.default_status == DefaultScheduleStatus.STOPPED for s in schedules.values())
+    assert schedules["hourly_incremental"].cron_schedule == "0 * * * *"
+
+    monkeypatch.setenv("MMDS_SCHEDULES_ENABLED", "true")
+    monkeypatch.setenv("MMDS_FULL_REFRESH_CRON", "30 2 * * 6")
+    repository = build_definitions(PipelineSettings()).get_repository_def()
+    schedules = {s.name: s for s in repository.schedule_defs}
+    assert all(s.default_status == DefaultScheduleStatus.RUNNING for s in schedules.values())
+    assert schedules["weekly_full_refresh"].cron_schedule == "30 2 * * 6"
+
+
+def test_every_step_that_opens_a_duckdb_file_is_in_the_warehouse_pool(repository):
+    job = repository.get_job("mmds_pipeline")
+    pools = {node.name: node.definition.pool for node in job.graph.node_dict.values()}
+    assert pools, "the pipeline job has no steps"
+    assert set(pools.values()) == {"warehouse"}, pools
+
+
+def _ancestors(graph, key: AssetKey) -> set[AssetKey]:
+    seen: set[AssetKey] = set()
+    frontier = [key]
+    while frontier:
+        for parent in graph.get(frontier.pop()).parent_keys:
+            if parent not in seen:
+                seen.add(parent)
+                frontier.append(parent)
+    return seen
