@@ -5,8 +5,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
 from mmds_ingest import bronze
 from mmds_ingest.errors import IngestError
@@ -37,11 +37,17 @@ def _settings(data_dir: Path | None, portal_url: str | None = None) -> IngestSet
         overrides["data_dir"] = data_dir
     if portal_url is not None:
         overrides["portal_url"] = portal_url
-    return IngestSettings(**overrides)
+    try:
+        return IngestSettings(**overrides)
+    except ValidationError as invalid:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in invalid.errors()
+        )
+        raise _fail(IngestError(f"invalid settings: {problems}")) from None
 
 
 def _fail(error: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {error}", highlight=False)
+    err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -59,13 +65,16 @@ def load(
         result = run_load(_settings(data_dir, portal_url), full_refresh=full_refresh)
     except IngestError as error:
         raise _fail(error) from None
-    table = Table(title=f"load {result.load_id}: {result.mode}, {result.status}")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    for name, value in result.as_dict().items():
-        if name not in ("load_id", "mode", "status") and value is not None:
-            table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
-    out.print(table)
+    out.print(
+        f"load {result.load_id}: {result.mode}, {result.status} in {result.seconds:.1f}s\n"
+        f"  received {result.rows_received:,}  inserted {result.rows_inserted:,}  "
+        f"updated {result.rows_updated:,}  unchanged {result.rows_unchanged:,}  "
+        f"flagged {result.rows_flagged:,}  deleted {result.rows_deleted:,}\n"
+        f"  cursor {result.cursor_before} -> {result.cursor_after}\n"
+        f"  portal total {result.portal_total if result.portal_total is not None else '-'}"
+        + (f"\n  note: {result.message}" if result.message else ""),
+        highlight=False,
+    )
 
 
 def _open_read_only(settings: IngestSettings):
@@ -117,29 +126,26 @@ def _print_loads(settings: IngestSettings, limit: int) -> None:
     try:
         rows = con.execute(
             """SELECT load_id, mode, status, rows_received, rows_inserted, rows_updated,
-                      rows_unchanged, rows_flagged, rows_deleted, cursor_after,
+                      rows_flagged, rows_deleted, cursor_after,
                       round(epoch(finished_at - started_at), 1), message
                FROM bronze._loads ORDER BY started_at DESC LIMIT ?""",
             [limit],
         ).fetchall()
     finally:
         con.close()
-    table = Table(title="loads (newest first)")
-    for name in (
-        "load",
-        "mode",
-        "status",
-        "received",
-        "inserted",
-        "updated",
-        "unchanged",
-        "flagged",
-        "deleted",
-        "cursor after",
-        "seconds",
-        "message",
-    ):
-        table.add_column(name)
+    out.print(
+        f"{'load':<27} {'mode':<11} {'status':<9} {'received':>9} {'inserted':>9} "
+        f"{'updated':>8} {'deleted':>8} {'flagged':>8} {'seconds':>8}  cursor after / message",
+        highlight=False,
+        soft_wrap=True,
+    )
     for row in rows:
-        table.add_row(*("" if value is None else str(value) for value in row))
-    out.print(table)
+        load_id, mode, state, received, inserted, updated, flagged, deleted = row[:8]
+        cursor_after, seconds, message = row[8:]
+        out.print(
+            f"{load_id:<27} {mode:<11} {state:<9} {received or 0:>9,} {inserted or 0:>9,} "
+            f"{updated or 0:>8,} {deleted or 0:>8,} {flagged or 0:>8,} {seconds:>8}  "
+            f"{cursor_after}" + (f"  ({message})" if message else ""),
+            highlight=False,
+            soft_wrap=True,
+        )

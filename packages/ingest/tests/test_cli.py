@@ -1,0 +1,66 @@
+"""The `mmds-ingest` command: load, status, history, and its errors."""
+
+import socket
+
+from mmds_ingest.cli import app
+from typer.testing import CliRunner
+
+runner = CliRunner()
+FAST = {"MMDS_RETRY_ATTEMPTS": "2", "MMDS_RETRY_INITIAL_WAIT_SECONDS": "0.01"}
+
+
+def test_load_then_status_and_history(fake_portal, tmp_path):
+    flags = ["--data-dir", str(tmp_path)]
+
+    loaded = runner.invoke(app, ["load", "--portal-url", fake_portal.url, *flags])
+    status = runner.invoke(app, ["status", *flags])
+    history = runner.invoke(app, ["history", *flags])
+
+    assert loaded.exit_code == 0, loaded.output
+    assert "full, succeeded" in loaded.output
+    assert "received 2,000  inserted 2,000" in loaded.output
+    assert "2,000" in loaded.output
+    assert status.exit_code == 0
+    assert "rows        2,000 (0 flagged)" in status.output
+    assert "cursor      2026-" in status.output
+    assert history.exit_code == 0
+    assert "succeeded" in history.output
+
+
+def test_settings_come_from_the_environment(fake_portal, tmp_path):
+    env = {"MMDS_DATA_DIR": str(tmp_path), "MMDS_PORTAL_URL": fake_portal.url}
+
+    result = runner.invoke(app, ["load", "--full-refresh"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_unreachable_portal_fails_with_advice_and_exit_1(tmp_path):
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+
+    result = runner.invoke(
+        app,
+        ["load", "--data-dir", str(tmp_path), "--portal-url", f"http://127.0.0.1:{closed_port}"],
+        env=FAST,
+    )
+
+    assert result.exit_code == 1
+    assert "connection failed" in result.output
+    assert "try again later" in result.output
+
+
+def test_status_before_any_load_says_what_to_do(tmp_path):
+    result = runner.invoke(app, ["status", "--data-dir", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert "run `mmds-ingest load` first" in result.output
+
+
+def test_bad_portal_url_is_rejected(tmp_path):
+    result = runner.invoke(app, ["load", "--data-dir", str(tmp_path), "--portal-url", "ftp://x"])
+
+    assert result.exit_code == 1
+    assert "must start with http" in result.output
