@@ -36,9 +36,8 @@ def _not_ready(reason: str, path: Path) -> None:
     st.markdown(NOT_READY.format(path=path))
 
 
-st.set_page_config(
-    page_title="Vancouver 3-1-1 requests", page_icon=":material/call:", layout="wide"
-)
+# An emoji favicon is inlined; a Material one would be fetched from fonts.gstatic.com.
+st.set_page_config(page_title="Vancouver 3-1-1 requests", page_icon="📞", layout="wide")
 navigation = st.navigation(
     [
         st.Page(VIEWS / "overview.py", title="Overview", icon=":material/dashboard:", default=True),

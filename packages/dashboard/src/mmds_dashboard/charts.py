@@ -53,21 +53,23 @@ def share_chart(channels: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("share_prev:Q", format=".1%", title="share, previous period"),
             ],
         )
-        .properties(height=max(120, 28 * len(channels)))
+        .properties(height=alt.Step(24))
     )
 
 
 def ranked_bars(
-    frame: pd.DataFrame, label: str, value: str, title: str, deprecated: str | None = None
+    frame: pd.DataFrame, label: str, value: str, title: str, kind: str | None = None
 ) -> alt.Chart:
-    """Horizontal bars of `value` per `label`, largest first; `deprecated` (a boolean column)
-    colours deprecated rows apart."""
+    """Horizontal bars of `value` per `label`, largest first, one labelled row per bar; `kind`
+    (a column of "current"/"deprecated") colours deprecated rows apart."""
     colour: alt.Color | alt.value = alt.value(CURRENT_COLOUR)
-    if deprecated is not None:
+    if kind is not None:
         colour = alt.Color(
-            f"{deprecated}:N",
-            title="Deprecated type",
-            scale=alt.Scale(domain=[False, True], range=[CURRENT_COLOUR, DEPRECATED_COLOUR]),
+            f"{kind}:N",
+            title=None,
+            scale=alt.Scale(
+                domain=["current", "deprecated"], range=[CURRENT_COLOUR, DEPRECATED_COLOUR]
+            ),
             legend=alt.Legend(orient="top"),
         )
     return (
@@ -79,19 +81,29 @@ def ranked_bars(
             color=colour,
             tooltip=[f"{label}:N", alt.Tooltip(f"{value}:Q", format=",")],
         )
-        .properties(height=max(140, 24 * len(frame)))
+        .properties(height=alt.Step(22))
     )
 
 
 def load_history_chart(loads: pd.DataFrame) -> alt.Chart:
-    """Bars of rows received per load, coloured by load status."""
+    """Bars of rows received per load (oldest first, log-like scale so a full load does not hide
+    the incremental ones), coloured by load status."""
     return (
         alt.Chart(loads)
         .mark_bar()
         .encode(
-            x=alt.X("started_at:T", title="Load started (UTC)"),
-            y=alt.Y("rows_received:Q", title="Rows received"),
-            color=alt.Color("status:N", legend=alt.Legend(orient="top")),
+            x=alt.X(
+                "load_id:N",
+                title="Load",
+                sort=alt.SortField("started_at"),
+                axis=alt.Axis(labelAngle=0),
+            ),
+            y=alt.Y("rows_received:Q", title="Rows received", scale=alt.Scale(type="symlog")),
+            color=alt.Color(
+                "status:N",
+                scale=alt.Scale(domain=["succeeded", "skipped"], range=[CLOSED_COLOUR, "#9e9e9e"]),
+                legend=alt.Legend(orient="top"),
+            ),
             tooltip=[
                 "load_id:N",
                 "mode:N",
@@ -99,18 +111,18 @@ def load_history_chart(loads: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("rows_received:Q", format=","),
                 alt.Tooltip("rows_inserted:Q", format=","),
                 alt.Tooltip("rows_updated:Q", format=","),
-                alt.Tooltip("started_at:T", format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("started_at:T", format="%Y-%m-%d %H:%M", title="started (UTC)"),
             ],
         )
-        .properties(height=220)
+        .properties(height=240)
     )
 
 
 def requests_map(cells: pd.DataFrame, labels: pd.DataFrame) -> pdk.Deck:
     """Requests per grid cell as circles sized and shaded by count, with area names on top.
 
-    No basemap: its tiles would come from a CDN (absent offline, and a call home); the area
-    names give the bearings instead.
+    The basemap is Streamlit's default Carto style (no token needed); offline its tiles are
+    absent and only the layers draw, so the area names give the bearings.
     """
     peak = max(float(cells["requests"].max()), 1.0) if len(cells) else 1.0
     points = cells.assign(

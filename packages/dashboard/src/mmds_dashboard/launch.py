@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -72,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = {**os.environ, SERVING_FILE_ENV: str(serving_file)}
     print(f"Serving {serving_file} on http://{HOST}:{args.port}", flush=True)
     process = subprocess.Popen(streamlit_command(args.port), env=env)  # noqa: S603 (own argv)
+    signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     try:
         return process.wait()
     except KeyboardInterrupt:

@@ -60,7 +60,7 @@ st.session_state[_ROWS_KEY] = list(table["local_area"])
 st.dataframe(
     table,
     hide_index=True,
-    height=36 * (len(table) + 1),
+    height=35 * (len(table) + 1) + 3,
     key=TABLE_KEY,
     on_select=_select_from_table,
     selection_mode="multi-row",

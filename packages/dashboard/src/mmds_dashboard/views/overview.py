@@ -32,11 +32,12 @@ for column, (label, key, decimals, lower_is_better) in zip(
     ],
     strict=True,
 ):
+    current, previous = kpis[key], kpis[f"{key}_prev"]
     column.metric(
         label,
-        number(kpis[key], decimals=decimals),
-        change(kpis[key], kpis[f"{key}_prev"], decimals=decimals),
-        delta_color="inverse" if lower_is_better else "normal",
+        number(current, decimals=decimals),
+        change(current, previous, decimals=decimals),
+        delta_color="off" if current == previous else "inverse" if lower_is_better else "normal",
     )
 
 grain = series_grain(filters)

@@ -24,10 +24,10 @@ left, right = st.columns(2)
 with left:
     st.subheader(f"Top {TOP} request types")
     top_types = types.nlargest(TOP, "opened").assign(
-        label=lambda t: t["category"].where(~t["is_deprecated"], t["category"] + " (deprecated)")
+        kind=lambda t: t["is_deprecated"].map({True: "deprecated", False: "current"})
     )
     st.altair_chart(
-        ranked_bars(top_types, "label", "opened", "Requests opened", deprecated="is_deprecated"),
+        ranked_bars(top_types, "category", "opened", "Requests opened", kind="kind"),
         width="stretch",
     )
 with right:
@@ -38,6 +38,12 @@ with right:
     )
 
 st.subheader("Resolution times by request type")
+deprecated = types[types["is_deprecated"]]
+if len(deprecated):
+    st.caption(
+        f"{int(deprecated['opened'].sum()):,} requests opened in the range use "
+        f"{len(deprecated)} deprecated types: {', '.join(deprecated['request_type'])}."
+    )
 st.dataframe(
     types,
     hide_index=True,
