@@ -1,6 +1,6 @@
 -- Counts in gold agree with silver: every request once in the fact, every opening and closing
--- once in the daily aggregate, every closing once in the resolution times, and the backlog on
--- the as-of day equal to the requests still open. Each failing check is one row.
+-- once in the daily aggregate, every closing once in the resolution times, and the latest
+-- backlog of every area and type adding up to the requests still open. Each failing check is one row.
 with
 
 silver as (
@@ -31,13 +31,23 @@ daily as (
 
 ),
 
+latest_backlog as (
+
+    select
+        open_backlog_count,
+        row_number() over (
+            partition by local_area_id, request_type_id
+            order by date_local desc
+        ) as recency
+    from {{ ref('agg_requests_daily') }}
+
+),
+
 backlog as (
 
-    select coalesce(sum(daily.open_backlog_count), 0) as still_open
-    from {{ ref('agg_requests_daily') }} as daily
-    inner join {{ ref('int_calendar_days') }} as calendar
-        on daily.date_local = calendar.calendar_date
-    where calendar.is_as_of_date
+    select coalesce(sum(open_backlog_count), 0) as still_open
+    from latest_backlog
+    where recency = 1
 
 ),
 
@@ -68,7 +78,7 @@ checks as (
     from silver cross join daily
     union all
     select
-        'agg_requests_daily backlog on the as-of day' as check_name,
+        'agg_requests_daily latest backlog' as check_name,
         silver.still_open as expected,
         backlog.still_open as actual
     from silver cross join backlog

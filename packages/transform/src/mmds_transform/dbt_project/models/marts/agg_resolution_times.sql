@@ -9,7 +9,7 @@ closed_requests as (
         {{ dbt.date_trunc('month', 'closed_date') }} as month_start,
         request_type_id,
         case when not is_closed_before_opened then days_to_close end as days_to_close
-    from {{ ref('int_service_requests_enriched') }}
+    from {{ ref('fct_service_requests') }}
     where not is_open and closed_date is not null
 
 )

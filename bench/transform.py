@@ -1,0 +1,119 @@
+"""Benchmark: `dbt build` on bronze holding N requests, then again after 1% of them change.
+
+Bronze is loaded the real way (mmds-ingest's fake portal serving generated data, `run_load`).
+The change is then applied to bronze directly, as an incremental load would leave it: the 1% of
+requests opened most recently are closed (status, closure reason, close date, last modified,
+row hash, load id and instant all move), which is what a day of the portal's updates mostly is.
+Wall time of each `dbt build` includes dbt's own start-up (several seconds); the JSON also gives
+dbt's measured elapsed time and the time spent in models alone.
+
+    uv run python bench/transform.py [--rows 1000000] [--data-dir DIR]
+
+Prints one JSON line last: rows, changed_rows, full_seconds, incremental_seconds, ratio (target
+<= 0.20), plus load_seconds and dbt's elapsed and per-model seconds of both builds.
+"""
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+from mmds_ingest import IngestSettings, run_load
+from mmds_ingest.fake_portal import FakePortal
+from mmds_transform import run_dbt
+
+PORTAL_END = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
+CHANGED_FRACTION = 0.01
+TARGET_RATIO = 0.20
+
+
+def load_bronze(data_dir: Path, rows: int, seed: int) -> float:
+    """Serve ``rows`` generated requests and load them into bronze; return the seconds taken."""
+    started = time.perf_counter()
+    with FakePortal(rows=rows, seed=seed, end=PORTAL_END) as portal:
+        run_load(IngestSettings(data_dir=data_dir, portal_url=portal.url), full_refresh=True)
+    return time.perf_counter() - started
+
+
+def change_newest_requests(data_dir: Path, fraction: float) -> int:
+    """Close the most recently opened ``fraction`` of requests in bronze; return how many."""
+    changed_at = PORTAL_END + timedelta(days=1)
+    with closing(duckdb.connect(str(data_dir / "warehouse.duckdb"))) as con:
+        con.execute("set TimeZone = 'UTC'")
+        (total,) = con.execute("select count(*) from bronze.service_requests").fetchone()
+        count = max(1, int(total * fraction))
+        con.execute(
+            """
+            update bronze.service_requests as requests
+            set status = 'Close',
+                closure_reason = 'Service provided',
+                service_request_close_date = cast(? as date),
+                last_modified_timestamp = ?,
+                _row_hash = md5(requests._row_hash || 'bench'),
+                _load_id = 'bench-change',
+                _loaded_at = ?
+            where _record_key in (
+                select _record_key from bronze.service_requests
+                order by service_request_open_timestamp desc nulls last, _record_key
+                limit ?
+            )
+            """,
+            [changed_at.date(), changed_at, changed_at, count],
+        )
+    return count
+
+
+def timed_build(data_dir: Path) -> dict[str, float]:
+    """Run ``dbt build``; return its wall seconds, dbt's elapsed seconds and model seconds."""
+    started = time.perf_counter()
+    run_dbt(["build"], data_dir)
+    wall = time.perf_counter() - started
+    results = json.loads((data_dir / "dbt/target/run_results.json").read_text(encoding="utf-8"))
+    models = sum(
+        r["execution_time"] for r in results["results"] if r["unique_id"].startswith("model.")
+    )
+    return {"wall": wall, "elapsed": results["elapsed_time"], "models": models}
+
+
+def main() -> None:
+    """Parse arguments, run both builds, print the JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data-dir", type=Path, help="kept afterwards (default: a temp dir)")
+    args = parser.parse_args()
+    data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="transform-bench-"))).resolve()
+    try:
+        load_seconds = load_bronze(data_dir, args.rows, args.seed)
+        full = timed_build(data_dir)
+        changed = change_newest_requests(data_dir, CHANGED_FRACTION)
+        incremental = timed_build(data_dir)
+    finally:
+        if args.data_dir is None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "changed_rows": changed,
+                "load_seconds": round(load_seconds, 2),
+                "full_seconds": round(full["wall"], 2),
+                "incremental_seconds": round(incremental["wall"], 2),
+                "ratio": round(incremental["wall"] / full["wall"], 3),
+                "target_ratio": TARGET_RATIO,
+                "full_dbt_elapsed_seconds": round(full["elapsed"], 2),
+                "incremental_dbt_elapsed_seconds": round(incremental["elapsed"], 2),
+                "full_model_seconds": round(full["models"], 2),
+                "incremental_model_seconds": round(incremental["models"], 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
