@@ -2,30 +2,54 @@
 
     uv run python bench/fake_portal.py --rows 1000000
 
-Prints one line per format, then one JSON line last: rows, startup seconds, and per format
-bytes, seconds and MB/s; plus the process's peak resident memory.
+The portal runs as its own process (`mmds-ingest fake-portal`), as it does beside a connector,
+and this process streams each export with httpx. Prints one line per format, then one JSON
+line last: rows, the portal's start-up seconds and peak memory, and per format rows, bytes,
+seconds, MB/s and rows/s.
 """
 
 import argparse
 import json
-import resource
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pyarrow.parquet as pq
-from mmds_ingest.fake_portal import FakePortal
 
 FORMATS = ("jsonl", "parquet")
+DATASET_PATH = "/api/explore/v2.1/catalog/datasets/3-1-1-service-requests"
 
 
-def _stream(url: str, fmt: str, scratch: Path) -> dict:
-    """Download one export to a file, counting bytes; return rows, bytes, seconds, MB/s."""
+class PeakMemory(threading.Thread):
+    """Samples a process's resident memory until stopped; `peak_mb` is the highest seen."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.process = psutil.Process(pid)
+        self.peak_mb = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.05):
+            try:
+                rss = sum(p.memory_info().rss for p in [self.process, *self.process.children()])
+            except psutil.Error:
+                return
+            self.peak_mb = max(self.peak_mb, rss >> 20)
+
+
+def stream_export(url: str, fmt: str, scratch: Path) -> dict:
+    """Download one export to a file; return rows, bytes, seconds, MB/s and rows/s."""
     target = scratch / f"export.{fmt}"
+    params = {"timezone": "UTC", "order_by": "last_modified_timestamp"}
     started = time.perf_counter()
     size = newlines = 0
-    params = {"timezone": "UTC", "order_by": "last_modified_timestamp"}
     with (
         httpx.stream("GET", f"{url}/exports/{fmt}", params=params, timeout=600) as response,
         target.open("wb") as sink,
@@ -52,19 +76,38 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    command = [str(Path(sys.executable).with_name("mmds-ingest")), "fake-portal"]
     started = time.perf_counter()
-    with (
-        FakePortal(rows=args.rows, seed=args.seed) as portal,
-        tempfile.TemporaryDirectory(prefix="fake-portal-bench-") as scratch,
-    ):
-        startup = time.perf_counter() - started
-        result = {"bench": "fake_portal", "rows": args.rows, "startup_seconds": round(startup, 2)}
-        for fmt in FORMATS:
-            result[fmt] = _stream(portal.dataset_url, fmt, Path(scratch))
-            if result[fmt]["rows"] != args.rows:
-                raise SystemExit(f"{fmt} export had {result[fmt]['rows']} rows, not {args.rows}")
-            print(f"{fmt}: {result[fmt]}", flush=True)
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    portal = subprocess.Popen(
+        [*command, "--rows", str(args.rows), "--seed", str(args.seed)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    memory = PeakMemory(portal.pid)
+    memory.start()
+    try:
+        url = portal.stdout.readline().strip()
+        if not url:
+            raise SystemExit("the fake portal did not start (see its output above)")
+        result = {
+            "bench": "fake_portal",
+            "rows": args.rows,
+            "startup_seconds": round(time.perf_counter() - started, 2),
+        }
+        with tempfile.TemporaryDirectory(prefix="fake-portal-bench-") as scratch:
+            for fmt in FORMATS:
+                result[fmt] = stream_export(f"{url}{DATASET_PATH}", fmt, Path(scratch))
+                if result[fmt]["rows"] != args.rows:
+                    raise SystemExit(
+                        f"{fmt} export had {result[fmt]['rows']} rows, not {args.rows}"
+                    )
+                print(f"{fmt}: {result[fmt]}", flush=True)
+    finally:
+        portal.send_signal(signal.SIGTERM)
+        portal.wait(timeout=60)
+        memory.done.set()
+        memory.join()
+    result["portal_peak_rss_mb"] = memory.peak_mb
     print(json.dumps(result))
 
 

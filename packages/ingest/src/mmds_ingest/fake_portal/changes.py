@@ -61,7 +61,8 @@ def advance(dataset: Dataset, days: float, rng: np.random.Generator, rows_per_da
             dataset.write(
                 "UPDATE records SET status = 'Close', closure_reason = c.reason, "
                 "service_request_close_date = (timezone('America/Vancouver', c.closed_at))::DATE, "
-                "last_modified_timestamp = c.closed_at FROM closing c WHERE records._seq = c._seq"
+                "last_modified_timestamp = c.closed_at, _json_utc = NULL "
+                "FROM closing c WHERE records._seq = c._seq"
             )
             dataset.unregister("closing")
 
@@ -73,7 +74,8 @@ def advance(dataset: Dataset, days: float, rng: np.random.Generator, rows_per_da
         edited = rng.choice(old, min(rng.poisson(LATE_EDITS_PER_DAY * days), old.size), False)
         for seq, at in zip(edited, _seconds(rng, before, after, edited.size), strict=True):
             dataset.write(
-                "UPDATE records SET last_modified_timestamp = ?, closure_reason = ? WHERE _seq = ?",
+                "UPDATE records SET last_modified_timestamp = ?, closure_reason = ?, "
+                "_json_utc = NULL WHERE _seq = ?",
                 [at, str(rng.choice(reasons, p=reason_p)), int(seq)],
             )
 
@@ -83,6 +85,7 @@ def advance(dataset: Dataset, days: float, rng: np.random.Generator, rows_per_da
         )
         for seq in gone:
             dataset.write("DELETE FROM records WHERE _seq = ?", [int(seq)])
+        dataset.render_pending()
     arriving = int(rng.poisson(rows_per_day * days))
     start = date.fromordinal(max(before.date().toordinal(), after.date().toordinal() - 1))
     dataset.append(generate_batches(arriving, int(rng.integers(2**31)), start, after))

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from mmds_ingest.fake_portal.generator import SCHEMA, generate_batches
 from mmds_ingest.fake_portal.odsql import Compiled
-from mmds_ingest.fake_portal.schema import Field, render
+from mmds_ingest.fake_portal.schema import BASE_FIELDS, Field, render
 
 _COLUMNS = list(SCHEMA.names)
 _CSV_TYPES = {
@@ -28,9 +28,19 @@ CREATE TABLE records (
     department VARCHAR, service_request_type VARCHAR, status VARCHAR, closure_reason VARCHAR,
     service_request_open_timestamp TIMESTAMPTZ, service_request_close_date DATE,
     last_modified_timestamp TIMESTAMPTZ, address VARCHAR, local_area VARCHAR, channel VARCHAR,
-    latitude DOUBLE, longitude DOUBLE
+    latitude DOUBLE, longitude DOUBLE,
+    _json_utc VARCHAR  -- the record as exported with every field in UTC, rendered once
 )
 """
+
+
+def _json_record(fields: tuple[Field, ...]) -> str:
+    """SQL rendering a row as the portal's JSON text of `fields`, followed by a newline."""
+    pairs = ", ".join(f"'{field.name}', {render(field, 'json')}" for field in fields)
+    return f"json_object({pairs})::VARCHAR || chr(10)"
+
+
+_JSON_UTC = _json_record(BASE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,7 @@ class Dataset:
     """The rows being served. Reads use one cursor each; writes are serialised."""
 
     def __init__(self, path: Path, now: datetime) -> None:
-        self._con = duckdb.connect(str(path), config={"threads": "2", "memory_limit": "512MB"})
+        self._con = duckdb.connect(str(path), config={"threads": "2", "memory_limit": "256MB"})
         self._con.execute("SET TimeZone = 'UTC'")
         self._con.execute(_DDL)
         self._next_seq = 0
@@ -69,7 +79,7 @@ class Dataset:
                 seq = pa.array(np.arange(self._next_seq, self._next_seq + batch.num_rows))
                 table = pa.Table.from_batches([batch]).add_column(0, "_seq", seq)
                 self._con.register("incoming", table)
-                self._con.execute("INSERT INTO records SELECT * FROM incoming")
+                self._con.execute(f"INSERT INTO records SELECT *, {_JSON_UTC} FROM incoming")  # noqa: S608 (constant)
                 self._con.unregister("incoming")
                 self._next_seq += batch.num_rows
                 added += batch.num_rows
@@ -97,13 +107,18 @@ class Dataset:
         with self.write_lock:
             before = self.count_all()
             self._con.execute(
-                f"INSERT INTO records SELECT ? + row_number() OVER () - 1, {select} "  # noqa: S608 (constant column names)
+                f"INSERT INTO records SELECT ? + row_number() OVER () - 1, {select}, NULL "  # noqa: S608 (constant column names)
                 f"FROM {_READ_CSV}",
                 [self._next_seq, str(csv_path)],
             )
             added = self.count_all() - before
             self._next_seq += added
+            self.render_pending()
         return added
+
+    def render_pending(self) -> None:
+        """Render the UTC JSON of rows inserted or changed without it (caller holds the lock)."""
+        self._con.execute(f"UPDATE records SET _json_utc = {_JSON_UTC} WHERE _json_utc IS NULL")  # noqa: S608 (constant)
 
     def cursor(self, timezone: str = "UTC") -> duckdb.DuckDBPyConnection:
         """A cursor of its own, with the session time zone of the request.
@@ -128,18 +143,24 @@ class Dataset:
     ) -> duckdb.DuckDBPyRelation:
         """A lazy relation reading `query`, rendered in `style` (see `schema.render`).
 
-        With `as_json`, each row is one JSON text column, as the portal's JSON bodies carry it.
+        With `as_json`, each row is one text column: the record as the portal's JSON bodies carry
+        it, followed by a newline.
         """
-        rendered = [(field.name, render(field, style)) for field in query.fields]
-        if as_json:
-            pairs = ", ".join(f"'{name}', {expression}" for name, expression in rendered)
-            columns = f"json_object({pairs})::VARCHAR AS record"
+        if as_json and style == "json" and timezone == "UTC" and query.fields == BASE_FIELDS:
+            columns = "_json_utc AS record"
+        elif as_json:
+            columns = f"{_json_record(query.fields)} AS record"
         else:
+            rendered = ((field.name, render(field, style)) for field in query.fields)
             columns = ", ".join(f'{expression} AS "{name}"' for name, expression in rendered)
+        # Rows are picked and sorted as stored, then rendered while streaming out: sorting the
+        # narrow stored rows rather than their rendering keeps memory low. Without `order_by`
+        # they come in storage order, which needs no sort at all.
         order = [f'"{field.column}" {"DESC" if desc else "ASC"}' for field, desc in query.order]
+        order_by = f"ORDER BY {', '.join([*order, '_seq'])}" if order else ""
         sql = (
-            f"SELECT {columns} FROM records WHERE {query.where.sql} "  # noqa: S608 (see above)
-            f"ORDER BY {', '.join([*order, '_seq'])} LIMIT ? OFFSET ?"
+            f"SELECT {columns} FROM (SELECT * FROM records WHERE {query.where.sql} "  # noqa: S608 (see above)
+            f"{order_by} LIMIT ? OFFSET ?) AS picked"
         )
         limit = -1 if query.limit is None else query.limit
         params = [*query.where.params, None if limit < 0 else limit, query.offset]

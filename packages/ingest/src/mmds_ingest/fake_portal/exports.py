@@ -4,6 +4,7 @@ import io
 from collections.abc import Iterator
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
@@ -19,28 +20,39 @@ BATCH_ROWS = 20_000
 BOM = "\ufeff".encode()
 
 
-def _batches(relation: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
+def _batches(relation: duckdb.DuckDBPyRelation) -> Iterator[pa.RecordBatch]:
     yield from relation.to_arrow_reader(BATCH_ROWS)
 
 
-def _json_lines(relation) -> Iterator[str]:
-    """Each batch's records (one JSON text column) joined by newlines."""
+def joined_text(column: pa.Array) -> bytes:
+    """The values of a string column back to back, without making a Python string per value."""
+    if column.null_count:
+        raise ValueError("a rendered record is never null")
+    offset_type = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column, offset_type = column.cast(pa.large_string()), np.int64
+    _, offsets_buffer, data_buffer = column.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)
+    start, end = offsets[column.offset], offsets[column.offset + len(column)]
+    return memoryview(data_buffer)[start:end].tobytes()
+
+
+def json_lines(relation: duckdb.DuckDBPyRelation) -> Iterator[bytes]:
+    """Records as JSON, one a line (the relation renders each with its newline)."""
     for batch in _batches(relation):
         if batch.num_rows:
-            yield "\n".join(batch.column(0).to_pylist())
-
-
-def _jsonl(relation) -> Iterator[bytes]:
-    for lines in _json_lines(relation):
-        yield (lines + "\n").encode()
+            yield joined_text(batch.column(0))
 
 
 def _json(relation) -> Iterator[bytes]:
-    separator = "["
-    for lines in _json_lines(relation):
-        yield (separator + lines.replace("\n", ",\n")).encode()
-        separator = ",\n"
-    yield b"[]" if separator == "[" else b"]"
+    """A bare JSON array, written batch by batch (JSON text never holds a raw newline)."""
+    opening, pending = b"[", b""
+    for lines in json_lines(relation):
+        if pending:
+            yield opening + pending
+            opening = b""
+        pending = lines.replace(b"\n", b",\n")
+    yield opening + pending[:-2] + b"]"
 
 
 def _csv(relation, delimiter: str, with_bom: bool) -> Iterator[bytes]:
@@ -100,7 +112,7 @@ def stream(
     """The body of an export in `fmt`, from a relation of rendered columns (`Dataset.select`;
     one JSON text column for `json` and `jsonl`)."""
     if fmt == "jsonl":
-        return _jsonl(relation)
+        return json_lines(relation)
     if fmt == "json":
         return _json(relation)
     if fmt == "csv":

@@ -396,11 +396,12 @@ class PortalHandler(BaseHTTPRequestHandler):
         query = self._query(fields, params, limit, offset, timezone)
         dataset = self.state.dataset
         total = dataset.count(query.where, timezone)
-        rows = []
+        results = b""
         if limit > 0:
             relation = dataset.select(query, "json", timezone, as_json=True)
-            rows = relation.to_arrow_table().column(0).to_pylist()
-        body = f'{{"total_count": {total}, "results": [{", ".join(rows)}]}}'.encode()
+            lines = exports.joined_text(relation.to_arrow_table().column(0).combine_chunks())
+            results = lines[:-1].replace(b"\n", b", ")
+        body = b'{"total_count": %d, "results": [%s]}' % (total, results)
         self._send(200, body, headers=headers, cut=cut)
 
     def _export(self, fmt: str, fields, params, headers, cut) -> None:
