@@ -3,8 +3,8 @@ README screenshots.
 
     uv run python packages/dashboard/scripts/screenshots.py [--serving-file PATH] [--out DIR]
 
-Without `--serving-file` it serves a synthetic serving file (the tests' fixture). Writes one PNG
-per page into `--out` (default: the package's docs/ folder).
+Without `--serving-file` it serves a synthetic serving file (`mmds_dashboard.synthetic`, as the
+tests do). Writes one PNG per page into `--out` (default: the package's docs/ folder).
 """
 
 from __future__ import annotations
@@ -204,16 +204,21 @@ def _coloured_pixels(png: bytes) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Screenshot every dashboard page.")
-    parser.add_argument("--serving-file", type=Path)
+    parser.add_argument("--serving-file", type=Path, help="serve this file (default: synthetic)")
+    parser.add_argument(
+        "--requests", type=int, default=150_000, help="size of the synthetic file (default 150k)"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "docs")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="dashboard-screenshots-") as scratch:
         serving_file = args.serving_file
         if serving_file is None:
-            from mmds_dashboard.synthetic import write_synthetic_serving_file
+            from mmds_dashboard.synthetic import SyntheticSpec, write_synthetic_serving_file
 
-            serving_file = write_synthetic_serving_file(Path(scratch) / "serving.duckdb")
+            serving_file = write_synthetic_serving_file(
+                Path(scratch) / "serving.duckdb", SyntheticSpec(requests=args.requests)
+            )
         with (
             serve(serving_file, Path(scratch) / "server.log") as server,
             chromium() as browser,

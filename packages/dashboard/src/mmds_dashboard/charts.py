@@ -114,7 +114,7 @@ def load_history_chart(loads: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("started_at:T", format="%Y-%m-%d %H:%M", title="started (UTC)"),
             ],
         )
-        .properties(height=240)
+        .properties(height=300)
     )
 
 

@@ -18,7 +18,7 @@ st.subheader("Load history")
 if data.loads.empty:
     st.info("The serving file holds no load history.")
 else:
-    st.altair_chart(load_history_chart(data.loads), width="stretch")
+    st.altair_chart(load_history_chart(data.loads), width="stretch", height=300)
     st.dataframe(data.loads, hide_index=True)
 
 left, right = st.columns(2)
