@@ -66,6 +66,23 @@ def test_every_page_renders_in_chromium_and_follows_a_republish(tmp_path) -> Non
         assert after.metrics["Requests opened"] != opened
         assert tab.page.get_by_text("Published 2026-11-29 09:30 UTC").count() == 1
 
+        # Picking the top row of the ranked areas filters every page by that area.
+        tab.visit("neighbourhoods", tmp_path / "neighbourhoods-after-publish.png")
+        table = tab.page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+        tab.page.mouse.click(table["x"] + 15, table["y"] + 35 + 17)  # first row's selector
+        tab.page.wait_for_url("**area=*", timeout=30_000)
+        area = tab.page.url.split("area=")[1].split("&")[0]
+        tab.page.get_by_role("link", name="Overview").click()
+        tab.page.get_by_role("heading", name="Vancouver 3-1-1 requests").wait_for()
+        tab.page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached")
+        assert f"area={area}" in tab.page.url
+        in_area = tab.page.locator('[data-testid="stMetricValue"]').first.inner_text()
+        assert (
+            0
+            < int(in_area.replace(",", ""))
+            < int(after.metrics["Requests opened"].replace(",", ""))
+        )
+
         # Nothing phones home: the only other host is the map's token-free basemap style.
         allowed = {"127.0.0.1", "data", "blob", "basemaps.cartocdn.com"}
         assert tab.requested_hosts <= allowed, tab.requested_hosts
