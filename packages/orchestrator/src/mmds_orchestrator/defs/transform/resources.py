@@ -1,8 +1,11 @@
 """The dbt CLI resource, without the in-process dbt adapter mmds never uses."""
 
 from collections.abc import Sequence
+from functools import cached_property
+from importlib.metadata import version as installed_version
 
 from dagster_dbt import DbtCliResource
+from packaging import version
 
 
 class DbtCli(DbtCliResource):
@@ -15,3 +18,13 @@ class DbtCli(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        """The installed dbt-core's version, read from package metadata.
+
+        dagster-dbt runs `dbt --version` to learn it, and that command asks pypi.org for the
+        newest release: a phone-home (and a stall offline) on every run. The executable is the
+        venv's own dbt, so the package metadata gives the same answer without a network call.
+        """
+        return version.parse(installed_version("dbt-core"))
