@@ -120,7 +120,10 @@ def freshness(con: duckdb.DuckDBPyConnection) -> Freshness:
 
 
 _KPIS_SQL = """
-SELECT
+SELECT * EXCLUDE (now, prev),
+       now[1] AS median_days_to_close, prev[1] AS median_days_to_close_prev,
+       now[2] AS p90_days_to_close, prev[2] AS p90_days_to_close_prev
+FROM (SELECT
     count(*) FILTER (WHERE opened_date_local BETWEEN $start AND $end) AS opened,
     count(*) FILTER (WHERE opened_date_local BETWEEN $prev_start AND $prev_end) AS opened_prev,
     count(*) FILTER (WHERE closed_date BETWEEN $start AND $end) AS closed,
@@ -129,20 +132,13 @@ SELECT
         AS open_backlog,
     count(*) FILTER (WHERE opened_date_local <= $prev_end
                        AND (is_open OR closed_date > $prev_end)) AS open_backlog_prev,
-    quantile_cont(days_to_close, 0.5) FILTER (
-        WHERE closed_date BETWEEN $start AND $end AND NOT is_closed_before_opened)
-        AS median_days_to_close,
-    quantile_cont(days_to_close, 0.5) FILTER (
+    quantile_cont(days_to_close, [0.5, 0.9]) FILTER (
+        WHERE closed_date BETWEEN $start AND $end AND NOT is_closed_before_opened) AS now,
+    quantile_cont(days_to_close, [0.5, 0.9]) FILTER (
         WHERE closed_date BETWEEN $prev_start AND $prev_end AND NOT is_closed_before_opened)
-        AS median_days_to_close_prev,
-    quantile_cont(days_to_close, 0.9) FILTER (
-        WHERE closed_date BETWEEN $start AND $end AND NOT is_closed_before_opened)
-        AS p90_days_to_close,
-    quantile_cont(days_to_close, 0.9) FILTER (
-        WHERE closed_date BETWEEN $prev_start AND $prev_end AND NOT is_closed_before_opened)
-        AS p90_days_to_close_prev
+        AS prev
 FROM {scope}
-WHERE opened_date_local <= $end
+WHERE opened_date_local <= $end)
 """
 
 
@@ -292,18 +288,16 @@ WITH per_type AS (
     SELECT request_type_id,
            count(*) FILTER (WHERE opened_date_local BETWEEN $start AND $end) AS opened,
            count(*) FILTER (WHERE closed_date BETWEEN $start AND $end) AS closed,
-           quantile_cont(days_to_close, 0.5) FILTER (
+           quantile_cont(days_to_close, [0.5, 0.9]) FILTER (
                WHERE closed_date BETWEEN $start AND $end AND NOT is_closed_before_opened)
-               AS median_days_to_close,
-           quantile_cont(days_to_close, 0.9) FILTER (
-               WHERE closed_date BETWEEN $start AND $end AND NOT is_closed_before_opened)
-               AS p90_days_to_close
+               AS days_to_close
     FROM {scope}
-    WHERE opened_date_local <= $end
+    WHERE opened_date_local BETWEEN $start AND $end OR closed_date BETWEEN $start AND $end
     GROUP BY request_type_id
 )
 SELECT d.request_type, d.category, d.department, d.business_unit, d.is_deprecated,
-       t.opened, t.closed, t.median_days_to_close, t.p90_days_to_close
+       t.opened, t.closed, t.days_to_close[1] AS median_days_to_close,
+       t.days_to_close[2] AS p90_days_to_close
 FROM per_type AS t
 JOIN gold.dim_request_types AS d USING (request_type_id)
 WHERE t.opened > 0 OR t.closed > 0
