@@ -133,6 +133,11 @@ class Dataset:
         """Rows in the dataset now."""
         return self._con.cursor().execute("SELECT count(*) FROM records").fetchone()[0]
 
+    def newest_change(self) -> datetime | None:
+        """The latest `last_modified_timestamp`, or None when there are no rows."""
+        sql = "SELECT max(last_modified_timestamp) FROM records"
+        return self._con.cursor().execute(sql).fetchone()[0]
+
     def count(self, where: Compiled, timezone: str = "UTC") -> int:
         """Rows matching a compiled `where`."""
         sql = f"SELECT count(*) FROM records WHERE {where.sql}"  # noqa: S608 (compiled, parameterised)

@@ -143,11 +143,6 @@ class FaultPlan:
         with self._lock:
             return dict(self._fired)
 
-    def schema_change(self) -> Fault | None:
-        """The schema change in force, if any (it shapes metadata, records and exports)."""
-        with self._lock:
-            return next((f for f in self._faults if f.kind is FaultKind.SCHEMA_CHANGE), None)
-
     def take(self, endpoint: str) -> list[Fault]:
         """Faults that fire on this request, in injection order; counts and uses them up."""
         taken = []

@@ -76,9 +76,7 @@ class FakePortal:
             self._dataset = dataset
             if options["from_csv"] is not None:
                 dataset.append_csv(Path(options["from_csv"]))
-                newest = dataset.column("SELECT max(last_modified_timestamp) FROM records")[0]
-                if newest is not None:
-                    dataset.touch(datetime.fromtimestamp(newest.astype("int64") / 1e6, UTC))
+                dataset.touch(dataset.newest_change() or end)
             else:
                 dataset.append_generated(options["rows"], options["seed"], options["start"], end)
             self._rows_per_day = max(dataset.count_all(), 1) / span_days(options["start"], end)
@@ -157,15 +155,13 @@ class FakePortal:
     def _advance_dict(self, days: float) -> dict:
         return self.advance(days).as_dict()
 
-    def inject(
-        self, fault: str, *, times: int | None = ..., endpoint: str | None = None, **options
-    ):
-        """Put a fault in force (see `FaultKind`); returns the `Fault`."""
-        made = (
-            Fault.make(fault, endpoint=endpoint, **options)
-            if times is ...
-            else Fault.make(fault, times=times, endpoint=endpoint, **options)
-        )
+    def inject(self, fault: str, **settings) -> Fault:
+        """Put a fault in force and return it.
+
+        `settings`: `times` (default 1; None: until cleared), `endpoint` (`any`, `metadata`,
+        `records`, `exports`) and the fault's own options (see `faults.OPTIONS`).
+        """
+        made = Fault.make(fault, **settings)
         self._running().faults.add(made)
         return made
 

@@ -273,9 +273,7 @@ class PortalHandler(BaseHTTPRequestHandler):
         if self._answered_by_fault(faults, rate_headers):
             return
         cut = faults.get(FaultKind.DROP_CONNECTION) or faults.get(FaultKind.TRUNCATED_BODY)
-        fields = self.state.fields(
-            faults.get(FaultKind.SCHEMA_CHANGE) or self.state.faults.schema_change()
-        )
+        fields = self.state.fields(faults.get(FaultKind.SCHEMA_CHANGE))
         try:
             if endpoint == "metadata":
                 self._json(200, self._metadata(fields), rate_headers, cut)
