@@ -204,7 +204,7 @@ def opened_closed_series(
 
 
 _AREAS_SQL = """
-WITH requests AS (
+WITH requests AS NOT MATERIALIZED (
     SELECT local_area_id, opened_date_local, closed_date, is_open, days_to_close,
            is_closed_before_opened
     FROM {scope}
@@ -254,33 +254,49 @@ def area_ranking(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
 
 
 _MAP_SQL = """
-SELECT round(latitude / $cell) * $cell AS latitude,
-       round(longitude / $cell) * $cell AS longitude,
-       count(*) AS requests
-FROM {scope}
-WHERE has_location AND latitude IS NOT NULL AND longitude IS NOT NULL
-  AND opened_date_local BETWEEN $start AND $end
-GROUP BY ALL
-"""
-_AREA_LABELS_SQL = """
-SELECT a.local_area_name AS local_area, avg(r.latitude) AS latitude,
-       avg(r.longitude) AS longitude, count(*) AS requests
+SELECT a.local_area_name AS local_area, a.is_unknown,
+       round(r.latitude / $cell) * $cell AS cell_latitude,
+       round(r.longitude / $cell) * $cell AS cell_longitude,
+       count(*) AS requests, sum(r.latitude) AS latitude_sum, sum(r.longitude) AS longitude_sum
 FROM {scope} AS r
 JOIN gold.dim_local_areas AS a USING (local_area_id)
-WHERE NOT a.is_unknown AND r.has_location AND r.latitude IS NOT NULL
+WHERE r.has_location AND r.latitude IS NOT NULL AND r.longitude IS NOT NULL
   AND r.opened_date_local BETWEEN $start AND $end
 GROUP BY ALL
 """
 
 
-def map_cells(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Located requests opened in the range, counted per grid cell of `MAP_CELL_DEGREES`."""
-    return _query(con, _MAP_SQL, _params(filters, cell=MAP_CELL_DEGREES))
+@dataclass(frozen=True)
+class MapLayers:
+    """Located requests per grid cell, and where to write each area's name."""
+
+    cells: pd.DataFrame
+    labels: pd.DataFrame
 
 
-def area_labels(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Where to write each area's name on the map: the centre of its located requests."""
-    return _query(con, _AREA_LABELS_SQL, _params(filters))
+def map_layers(con: duckdb.DuckDBPyConnection, filters: Filters) -> MapLayers:
+    """Located requests opened in the range, counted per cell of `MAP_CELL_DEGREES`, and each
+    known area's label at the centre of its located requests (one scan for both)."""
+    per_area_cell = _query(con, _MAP_SQL, _params(filters, cell=MAP_CELL_DEGREES))
+    cells = (
+        per_area_cell.groupby(["cell_latitude", "cell_longitude"], as_index=False)["requests"]
+        .sum()
+        .rename(columns={"cell_latitude": "latitude", "cell_longitude": "longitude"})
+    )
+    areas = (
+        per_area_cell[~per_area_cell["is_unknown"].astype(bool)]
+        .groupby("local_area", as_index=False)[["requests", "latitude_sum", "longitude_sum"]]
+        .sum()
+    )
+    labels = pd.DataFrame(
+        {
+            "local_area": areas["local_area"],
+            "latitude": areas["latitude_sum"] / areas["requests"],
+            "longitude": areas["longitude_sum"] / areas["requests"],
+            "requests": areas["requests"],
+        }
+    )
+    return MapLayers(cells=cells, labels=labels)
 
 
 _TYPES_SQL = """
@@ -453,10 +469,9 @@ def load_overview(
 
 def load_neighbourhoods(con: duckdb.DuckDBPyConnection, filters: Filters) -> NeighbourhoodsData:
     """The queries behind the Neighbourhoods page."""
+    layers = map_layers(con, filters)
     return NeighbourhoodsData(
-        areas=area_ranking(con, filters),
-        cells=map_cells(con, filters),
-        labels=area_labels(con, filters),
+        areas=area_ranking(con, filters), cells=layers.cells, labels=layers.labels
     )
 
 
