@@ -66,7 +66,7 @@ def test_empty_export_is_zero_rows(con, tmp_path):
     [
         (['{"department": "ENG", "status": "Op'], "not valid JSON lines"),
         (["<html><body>Service unavailable</body></html>"], "not valid JSON lines"),
-        (["[1, 2, 3]"], "not JSON objects"),
+        (["[1, 2, 3]"], "no record of the export has department"),
     ],
     ids=["truncated", "html", "array"],
 )
@@ -75,12 +75,25 @@ def test_broken_payload_fails_naming_the_problem(con, tmp_path, lines, says):
         stage_export(con, _write(tmp_path, lines))
 
 
-def test_record_without_a_required_field_fails(con, tmp_path):
-    record = generate_records(1, seed=5)[0]
-    del record["last_modified_timestamp"]
+def test_required_field_absent_from_every_record_fails(con, tmp_path):
+    records = generate_records(3, seed=5)
+    for record in records:
+        del record["last_modified_timestamp"]
 
-    with pytest.raises(PayloadError, match=r"lack required field\(s\) \(last_modified_timestamp\)"):
-        stage_export(con, _write(tmp_path, [json.dumps(record)]))
+    with pytest.raises(PayloadError, match="no record of the export has last_modified_timestamp"):
+        stage_export(con, _write(tmp_path, [json.dumps(record) for record in records]))
+
+
+def test_one_record_without_a_required_field_is_flagged(con, tmp_path):
+    good, lacking = generate_records(2, seed=5)
+    del lacking["status"]
+
+    summary = stage_export(con, _write(tmp_path, [json.dumps(good), json.dumps(lacking)]))
+
+    assert (summary.rows, summary.flagged) == (2, 1)
+    assert con.execute("SELECT _quality_issues FROM staged WHERE status IS NULL").fetchall() == [
+        ("status_missing",)
+    ]
 
 
 def test_record_may_omit_optional_null_fields(con, tmp_path):

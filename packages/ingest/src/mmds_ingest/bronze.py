@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS bronze.service_requests (
     latitude DOUBLE,
     longitude DOUBLE,
     geom JSON,
-    _record_key VARCHAR PRIMARY KEY,
+    _record_key VARCHAR NOT NULL,  -- unique by construction (see merge.py), not indexed
     _row_hash VARCHAR NOT NULL,
     _load_id VARCHAR NOT NULL,
     _loaded_at TIMESTAMPTZ NOT NULL,

@@ -120,6 +120,20 @@ def _apply_sql() -> str:
     """  # noqa: S608 -- built from constants only
 
 
+def _first_load_sql() -> str:
+    """Into an empty bronze every row is new: number occurrences within each identity."""
+    columns = ", ".join(PAYLOAD_COLUMNS)
+    occurrence = (
+        "row_number() OVER (PARTITION BY _identity "
+        "ORDER BY last_modified_timestamp NULLS FIRST, _row_hash)"
+    )
+    return f"""
+    INSERT INTO bronze.service_requests ({columns}, _record_key, _load_id, _loaded_at)
+    SELECT {columns}, {record_key_sql("_identity", occurrence)}, $1, $2
+    FROM {STAGED_TABLE}
+    """  # noqa: S608 -- built from constants only
+
+
 def merge_staged(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -134,6 +148,9 @@ def merge_staged(
     `window_start`: start of an incremental window; bronze rows inside it are paired first.
     """
     params = {"window_start": window_start, "load_id": load_id, "loaded_at": loaded_at}
+    if not con.execute("SELECT count(*) FROM bronze.service_requests").fetchone()[0]:
+        inserted = con.execute(_first_load_sql(), [load_id, loaded_at]).fetchone()[0]
+        return MergeCounts(inserted=inserted, updated=0, unchanged=0, deleted=0)
     for statement in _split(_plan_sql(full)) + _split(_apply_sql()):
         used = {name: value for name, value in params.items() if f"${name}" in statement}
         con.execute(statement, used or None)

@@ -5,6 +5,7 @@ raw JSON exactly as sent; values that do not parse become NULL in their typed co
 named in `_quality_issues`.
 """
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,15 +28,15 @@ TEXT_FIELDS = (
 INSTANT_FIELDS = ("service_request_open_timestamp", "last_modified_timestamp")
 NUMBER_FIELDS = ("latitude", "longitude")
 
-RECORD_REQUIRED_FIELDS = (
+REQUIRED_FIELDS = (
     "department",
     "service_request_type",
     "status",
     "service_request_open_timestamp",
     "last_modified_timestamp",
 )
-"""Keys every record must carry (the portal never leaves them empty); other keys may be
-omitted when null."""
+"""Fields the portal always fills. A record without one is flagged `<field>_missing`; an
+export where every record lacks one is not the dataset we know, and fails."""
 
 _NUMERIC_JSON = "('DOUBLE', 'BIGINT', 'UBIGINT')"
 
@@ -48,84 +49,65 @@ class StageSummary:
     flagged: int
 
 
-def _index(field: str) -> int:
-    return CONTENT_FIELDS.index(field) + 1
-
-
 def _staging_sql(source: str) -> str:
-    paths = ", ".join(f"'$.{name}'" for name in CONTENT_FIELDS)
-    raw = {name: f"_s[{_index(name)}]" for name in CONTENT_FIELDS}  # text as sent
-    kind = {name: f"json_type(_v[{_index(name)}])" for name in CONTENT_FIELDS}  # NULL if absent
+    shape = json.dumps(dict.fromkeys(CONTENT_FIELDS, "JSON"))
+    value = {name: f"_j.{name}" for name in CONTENT_FIELDS}  # JSON value; NULL if null/absent
+    raw = {name: f"json_extract_string(_j.{name}, '$')" for name in CONTENT_FIELDS}  # as sent
+    kind = {name: f"json_type(_j.{name})" for name in CONTENT_FIELDS}
 
     typed: list[str] = []
     canonical: list[str] = []
     issues: list[str] = []
     for name in TEXT_FIELDS:
         typed.append(f"{raw[name]} AS {name}")
-        canonical.append(f"{raw[name]} AS _c_{name}")
-        issues.append(
-            f"CASE WHEN {kind[name]} NOT IN ('VARCHAR', 'NULL') THEN '{name}_not_text' END"
-        )
+        canonical.append(f"{name} AS _c_{name}")
+        issues.append(f"CASE WHEN {kind[name]} <> 'VARCHAR' THEN '{name}_not_text' END")
+    for name in REQUIRED_FIELDS:
+        issues.append(f"CASE WHEN {value[name]} IS NULL THEN '{name}_missing' END")
     for name in INSTANT_FIELDS:
+        typed.append(f"{raw[name]} AS _t_{name}")
         typed.append(f"TRY_CAST({raw[name]} AS TIMESTAMPTZ) AS {name}")
-        canonical.append(f"coalesce(CAST({name} AS VARCHAR), {raw[name]}) AS _c_{name}")
-        issues.append(f"CASE WHEN {raw[name]} IS NULL THEN '{name}_missing' END")
+        canonical.append(f"coalesce(CAST({name} AS VARCHAR), _t_{name}) AS _c_{name}")
         issues.append(
-            f"CASE WHEN {raw[name]} IS NOT NULL AND {name} IS NULL THEN '{name}_unparseable' END"
+            f"CASE WHEN _t_{name} IS NOT NULL AND {name} IS NULL THEN '{name}_unparseable' END"
         )
     close = "service_request_close_date"
+    typed.append(f"{raw[close]} AS _t_{close}")
     typed.append(f"TRY_CAST({raw[close]} AS DATE) AS {close}")
-    canonical.append(f"coalesce(CAST({close} AS VARCHAR), {raw[close]}) AS _c_{close}")
+    canonical.append(f"coalesce(CAST({close} AS VARCHAR), _t_{close}) AS _c_{close}")
     issues.append(
-        f"CASE WHEN {raw[close]} IS NOT NULL AND {close} IS NULL THEN '{close}_unparseable' END"
+        f"CASE WHEN _t_{close} IS NOT NULL AND {close} IS NULL THEN '{close}_unparseable' END"
     )
     for name in NUMBER_FIELDS:
+        typed.append(f"{raw[name]} AS _t_{name}")
         typed.append(f"TRY_CAST({raw[name]} AS DOUBLE) AS _n_{name}")
-        canonical.append(f"coalesce(CAST(_n_{name} AS VARCHAR), {raw[name]}) AS _c_{name}")
-        issues.append(
-            f"CASE WHEN {kind[name]} NOT IN {_NUMERIC_JSON} AND {kind[name]} <> 'NULL' "
-            f"THEN '{name}_not_number' END"
-        )
+        canonical.append(f"coalesce(CAST(_n_{name} AS VARCHAR), _t_{name}) AS _c_{name}")
+        issues.append(f"CASE WHEN {kind[name]} NOT IN {_NUMERIC_JSON} THEN '{name}_not_number' END")
     out_of_range = (
         "(coalesce(_n_latitude NOT BETWEEN -90 AND 90, false)"
         " OR coalesce(_n_longitude NOT BETWEEN -180 AND 180, false))"
     )
     issues.append(f"CASE WHEN {out_of_range} THEN 'coordinates_out_of_range' END")
-    geom = f"_v[{_index('geom')}]"
+    geom = value["geom"]
     geom_ok = (
-        f"json_type({geom}) = 'OBJECT' AND json_type({geom}, '$.lon') IN {_NUMERIC_JSON} "
-        f"AND json_type({geom}, '$.lat') IN {_NUMERIC_JSON} "
-        f"AND CAST({geom} ->> 'lon' AS DOUBLE) BETWEEN -180 AND 180 "
-        f"AND CAST({geom} ->> 'lat' AS DOUBLE) BETWEEN -90 AND 90"
+        f"coalesce(TRY_CAST({geom} ->> 'lon' AS DOUBLE) BETWEEN -180 AND 180 "
+        f"AND TRY_CAST({geom} ->> 'lat' AS DOUBLE) BETWEEN -90 AND 90, false)"
     )
     typed.append(f"CASE WHEN {geom_ok} THEN {geom} END AS geom")
-    canonical.append(
-        f"CASE WHEN {kind['geom']} = 'OBJECT' THEN CAST({geom} AS VARCHAR) "
-        f"ELSE {raw['geom']} END AS _c_geom"
-    )
-    issues.append(f"CASE WHEN {kind['geom']} <> 'NULL' AND NOT ({geom_ok}) THEN 'geom_invalid' END")
+    typed.append(f"CAST({geom} AS VARCHAR) AS _c_geom")
+    issues.append(f"CASE WHEN {geom} IS NOT NULL AND NOT {geom_ok} THEN 'geom_invalid' END")
 
-    missing = [
-        f"CASE WHEN {kind[name]} IS NULL THEN '{name}' END" for name in RECORD_REQUIRED_FIELDS
-    ]
     return f"""
     CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
-    WITH lines AS (
-        SELECT json AS _raw FROM {source}
-    ),
-    extracted AS (
-        SELECT _raw, json_type(_raw) AS _shape,
-               json_extract(_raw, [{paths}]) AS _v,
-               json_extract_string(_raw, [{paths}]) AS _s
-        FROM lines
+    WITH extracted AS (
+        SELECT json AS _raw, json_transform(json, '{shape}') AS _j FROM {source}
     ),
     typed AS (
         SELECT *, {", ".join(typed)} FROM extracted
     ),
     canonical AS (
         SELECT *, {", ".join(canonical)},
-               NULLIF(concat_ws(',', {", ".join(issues)}), '') AS _quality_issues,
-               NULLIF(concat_ws(',', {", ".join(missing)}), '') AS _missing_fields
+               NULLIF(concat_ws(',', {", ".join(issues)}), '') AS _quality_issues
         FROM typed
     )
     SELECT
@@ -137,7 +119,7 @@ def _staging_sql(source: str) -> str:
         geom,
         {IDENTITY_SQL} AS _identity,
         {ROW_HASH_SQL} AS _row_hash,
-        _quality_issues, _raw, _shape, _missing_fields
+        _quality_issues, _raw
     FROM canonical
     """  # noqa: S608 -- built from constants only; the file path is a bound parameter
 
@@ -145,8 +127,8 @@ def _staging_sql(source: str) -> str:
 def stage_export(con: duckdb.DuckDBPyConnection, path: Path) -> StageSummary:
     """Load the export at `path` into the temp table `staged`, or raise `PayloadError`.
 
-    A line that is not JSON, a record that is not an object, or a record without one of the
-    required keys fails the whole export; odd values only flag their row.
+    A line that is not JSON, or a required field absent from every record, fails the whole
+    export; odd values (and records that are not objects) only flag their row.
     """
     if path.stat().st_size == 0:
         source = "(SELECT CAST(NULL AS JSON) AS json LIMIT 0)"
@@ -156,20 +138,19 @@ def stage_export(con: duckdb.DuckDBPyConnection, path: Path) -> StageSummary:
         con.execute(_staging_sql(source), {"path": str(path)} if "$path" in source else None)
     except duckdb.InvalidInputException as error:
         raise PayloadError(f"the export is not valid JSON lines: {_first_line(error)}") from None
-    rows, flagged, not_objects, first_missing = con.execute(
-        f"""SELECT count(*), count(_quality_issues), count(*) FILTER (_shape <> 'OBJECT'),
-                   min(_missing_fields) FILTER (_missing_fields IS NOT NULL)
-            FROM {STAGED_TABLE}"""  # noqa: S608 -- constant table name
+    lacking = ", ".join(
+        f"count(*) FILTER (contains(_quality_issues, '{name}_missing'))" for name in REQUIRED_FIELDS
+    )
+    rows, flagged, *missing = con.execute(
+        f"SELECT count(*), count(_quality_issues), {lacking} FROM {STAGED_TABLE}"  # noqa: S608 -- constants
     ).fetchone()
-    if not_objects:
-        raise PayloadError(f"the export has {not_objects} line(s) that are not JSON objects")
-    if first_missing:
-        missing_rows = con.execute(
-            f"SELECT count(*) FROM {STAGED_TABLE} WHERE _missing_fields IS NOT NULL"  # noqa: S608
-        ).fetchone()[0]
+    absent = [
+        name for name, count in zip(REQUIRED_FIELDS, missing, strict=True) if rows and count == rows
+    ]
+    if absent:
         raise PayloadError(
-            f"{missing_rows} record(s) lack required field(s) ({first_missing}); the dataset's "
-            "schema has changed: check the portal and update mmds_ingest before loading"
+            f"no record of the export has {', '.join(absent)}: the dataset's schema has "
+            "changed; check the portal and adapt mmds_ingest before loading"
         )
     return StageSummary(rows=rows, flagged=flagged)
 

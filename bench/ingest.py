@@ -1,0 +1,123 @@
+"""Benchmark: full load of N rows from the fake portal, the DuckDB floor, then an incremental.
+
+    uv run python bench/ingest.py --rows 1000000
+
+The fake portal runs as its own process (`mmds-ingest fake-portal`); this process runs the
+connector (`mmds_ingest.run_load`) into a fresh warehouse under a scratch folder. The floor is
+DuckDB alone loading the same JSON-lines export from local disk into a table. Then the portal's
+time moves until about 1% of rows changed, and an incremental load runs. Prints one JSON line
+last: rows, seconds, rows_per_s, peak_rss_mb (of the loading process during the full load),
+floor_seconds, ratio_to_floor, changed_rows, incremental_seconds, incremental_ratio.
+"""
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+from mmds_ingest import IngestSettings, run_load
+
+
+def start_portal(rows: int, seed: int) -> tuple[subprocess.Popen, str]:
+    """Start `mmds-ingest fake-portal` and return it with its site root URL."""
+    command = [str(Path(sys.executable).with_name("mmds-ingest")), "fake-portal"]
+    portal = subprocess.Popen(
+        [*command, "--rows", str(rows), "--seed", str(seed)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = portal.stdout.readline().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        portal.terminate()
+        raise SystemExit(f"the fake portal did not start (printed {url!r})")
+    return portal, url
+
+
+def download_export(dataset_url: str, target: Path) -> None:
+    """The same export the connector reads, saved for the floor measurement."""
+    params = {"timezone": "UTC", "order_by": "last_modified_timestamp"}
+    with (
+        httpx.stream("GET", f"{dataset_url}/exports/jsonl", params=params, timeout=600) as r,
+        target.open("wb") as sink,
+    ):
+        r.raise_for_status()
+        for chunk in r.iter_bytes(1 << 20):
+            sink.write(chunk)
+
+
+def floor_seconds(export: Path, scratch: Path) -> float:
+    """DuckDB alone: the export file from local disk into a table of a fresh database file."""
+    started = time.perf_counter()
+    with duckdb.connect(str(scratch / "floor.duckdb")) as con:
+        con.execute("CREATE TABLE service_requests AS SELECT * FROM read_json(?)", [str(export)])
+    return time.perf_counter() - started
+
+
+def advance_until_changed(url: str, share: float, rows: int) -> int:
+    """Move the portal's time a day at a time until `share` of the rows changed."""
+    changed = 0
+    while changed < share * rows:
+        summary = httpx.post(f"{url}/__fake__/advance", params={"days": 1}, timeout=600).json()
+        changed += sum(summary.get(key, 0) for key in ("added", "closed", "edited", "deleted"))
+    return changed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--change-share", type=float, default=0.01)
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="mmds-bench-ingest-"))
+    portal, url = start_portal(args.rows, args.seed)
+    try:
+        settings = IngestSettings(data_dir=scratch / "data", portal_url=url)
+        full = run_load(settings, full_refresh=True)
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"full load: {full.rows_received:,} rows in {full.seconds:.1f}s", file=sys.stderr)
+
+        export = scratch / "export.jsonl"
+        download_export(settings.dataset_url, export)
+        floor = floor_seconds(export, scratch)
+        export.unlink()
+        print(f"floor: {floor:.1f}s", file=sys.stderr)
+
+        changed = advance_until_changed(url, args.change_share, args.rows)
+        incremental = run_load(settings)
+        print(
+            f"incremental: {incremental.rows_received:,} rows in {incremental.seconds:.1f}s",
+            file=sys.stderr,
+        )
+    finally:
+        portal.terminate()
+        portal.wait(timeout=30)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    print(
+        json.dumps(
+            {
+                "rows": full.rows_received,
+                "seconds": round(full.seconds, 2),
+                "rows_per_s": round(full.rows_received / full.seconds),
+                "peak_rss_mb": round(peak_rss_mb),
+                "floor_seconds": round(floor, 2),
+                "ratio_to_floor": round(full.seconds / floor, 2),
+                "changed_rows": changed,
+                "incremental_rows": incremental.rows_received,
+                "incremental_seconds": round(incremental.seconds, 2),
+                "incremental_ratio": round(incremental.seconds / full.seconds, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
