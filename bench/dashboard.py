@@ -4,7 +4,8 @@ Builds a synthetic serving file matching the contract (`mmds_dashboard.synthetic
 needed) unless `--serving-file` names a real one, then times, per page, what one uncached rerun
 costs on the server: the publish check plus a fresh read-only connection running the page's
 queries. Filter scenarios rotate (default 90 days, the whole history, one area and channel).
-Prints one JSON line last: `<page>_p50_ms` and `<page>_p95_ms` per page.
+Prints one JSON line last: `<page>_p50_ms` and `<page>_p95_ms` per page, with the machine's load
+average before and after (timings on a shared machine scale with it).
 
     uv run python bench/dashboard.py [--serving-file PATH] [--requests N] [--repeats N]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -83,6 +85,8 @@ def main() -> None:
         ]
         result: dict[str, object] = {
             "bench": "dashboard",
+            "cpus": os.cpu_count(),
+            "load_avg_1m_before": round(os.getloadavg()[0], 2),
             "fact_rows": rows,
             "build_s": build_s,
             "filter_options_ms": round(options_ms, 1),
@@ -96,6 +100,7 @@ def main() -> None:
                 samples.append((time.perf_counter() - started) * 1000)
             result[f"{name}_p50_ms"] = round(statistics.median(samples), 1)
             result[f"{name}_p95_ms"] = round(_percentile(samples, 0.95), 1)
+        result["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
         result["target_ms"] = TARGET_MS
         result["all_pages_within_target"] = all(
             result[f"{name}_p95_ms"] <= TARGET_MS for name in _pages(path)
