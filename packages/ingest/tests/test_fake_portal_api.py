@@ -222,6 +222,28 @@ def test_daily_quota_is_answered_with_429_once_spent():
     assert third.json()["error_code"] == "TooManyRequestsError"
 
 
+def test_an_api_key_draws_on_its_own_larger_quota():
+    with FakePortal(rows=20, seed=1, quota=1, api_key_quota=3) as portal:
+        anonymous = [httpx.get(portal.dataset_url).status_code for _ in range(2)]
+        header = {"Authorization": "Apikey secret-1"}
+        keyed = [httpx.get(portal.dataset_url, headers=header).status_code for _ in range(2)]
+        keyed.append(httpx.get(portal.dataset_url, params={"apikey": "secret-2"}).status_code)
+        keyed.append(httpx.get(portal.dataset_url, headers=header).status_code)
+        seen = portal.requests_seen
+    assert anonymous == [200, 429]
+    assert keyed == [200, 200, 200, 429]
+    assert [r.api_key for r in seen] == [None, None, "secret-1", "secret-1", "secret-2", "secret-1"]
+    assert all("apikey" not in r.params for r in seen)
+
+
+def test_requests_seen_show_what_a_client_asked(client: httpx.Client, portal: FakePortal):
+    params = {"where": "status = 'Open'", "order_by": "last_modified_timestamp", "timezone": "UTC"}
+    client.get("/exports/jsonl", params=params)
+    last = portal.requests_seen[-1]
+    assert (last.endpoint, last.params) == ("exports", params)
+    assert last.path.endswith("/exports/jsonl")
+
+
 def test_serves_an_existing_csv_extract(client: httpx.Client, tmp_path, every_row):
     extract = tmp_path / "extract.csv"
     extract.write_bytes(client.get("/exports/csv").content)

@@ -11,9 +11,12 @@
         portal.inject("server_error", times=3)  # see FaultKind and faults.OPTIONS
         portal.faults_fired   # {"server_error": 3, ...}
         portal.clear_faults()
+        portal.requests_seen  # [SeenRequest(endpoint, path, params, api_key), ...]
 
 Constructor: `FakePortal(rows=10_000, seed=0, *, start=date(2022, 1, 1), end=<fixed instant>,
-quota=None, from_csv=None, faults=(), parquet_style="parquet", host="127.0.0.1", port=0)`.
+quota=None, api_key_quota=None, from_csv=None, faults=(), parquet_style="parquet",
+host="127.0.0.1", port=0)`. Quotas are daily; None is unlimited; requests with an API key
+(`Authorization: Apikey <key>` or `apikey=`) draw on `api_key_quota`.
 `faults` takes `Fault` objects or specs like `"rate_limit:times=2,retry_after=0"`.
 
 Faults (`portal.inject(kind, times=1, endpoint="any"|"metadata"|"records"|"exports", **opts)`):

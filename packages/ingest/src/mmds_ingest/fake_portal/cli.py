@@ -51,6 +51,10 @@ def fake_portal(
     quota: Annotated[
         int | None, typer.Option(min=0, help="Daily request quota (429 once spent); default none.")
     ] = None,
+    api_key_quota: Annotated[
+        int | None,
+        typer.Option(min=0, help="Daily quota of requests carrying an API key; default none."),
+    ] = None,
     from_csv: Annotated[
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="Serve this CSV extract instead."),
@@ -76,6 +80,7 @@ def fake_portal(
         start=_date(start),
         end=_instant(end),
         quota=quota,
+        api_key_quota=api_key_quota,
         from_csv=from_csv,
         faults=[_fault(spec) for spec in fault or []],
         parquet_style=parquet_style,

@@ -14,7 +14,7 @@ from mmds_ingest.fake_portal.dataset import Dataset
 from mmds_ingest.fake_portal.faults import Fault
 from mmds_ingest.fake_portal.generator import DEFAULT_END, DEFAULT_START, span_days
 from mmds_ingest.fake_portal.schema import DATASET_ID
-from mmds_ingest.fake_portal.server import API_PREFIX, PortalState, make_server
+from mmds_ingest.fake_portal.server import API_PREFIX, PortalState, SeenRequest, make_server
 
 PARQUET_STYLES = ("parquet", "parquet_text")
 
@@ -33,6 +33,7 @@ class FakePortal:
         start: date = DEFAULT_START,
         end: datetime = DEFAULT_END,
         quota: int | None = None,
+        api_key_quota: int | None = None,
         from_csv: str | Path | None = None,
         faults: Iterable[Fault | str] = (),
         parquet_style: str = "parquet",
@@ -44,8 +45,9 @@ class FakePortal:
             raise ValueError(
                 f"parquet_style must be one of {PARQUET_STYLES}, got {parquet_style!r}"
             )
-        if quota is not None and quota < 0:
-            raise ValueError(f"quota must be zero or more (None: unlimited), got {quota}")
+        for name, limit in (("quota", quota), ("api_key_quota", api_key_quota)):
+            if limit is not None and limit < 0:
+                raise ValueError(f"{name} must be zero or more (None: unlimited), got {limit}")
         self._options = {
             "rows": rows,
             "seed": seed,
@@ -53,7 +55,7 @@ class FakePortal:
             "end": end,
             "from_csv": from_csv,
         }
-        self._quota, self._parquet_style = quota, parquet_style
+        self._quotas, self._parquet_style = (quota, api_key_quota), parquet_style
         self._host, self._port, self.dataset_id = host, port, dataset_id
         self._initial_faults = [f if isinstance(f, Fault) else Fault.parse(f) for f in faults]
         self._directory: Path | None = None
@@ -81,7 +83,7 @@ class FakePortal:
                 dataset.append_generated(options["rows"], options["seed"], options["start"], end)
             self._rows_per_day = max(dataset.count_all(), 1) / span_days(options["start"], end)
             self._state = PortalState(
-                dataset, self.dataset_id, self._quota, self._parquet_style, self._advance_dict
+                dataset, self.dataset_id, self._quotas, self._parquet_style, self._advance_dict
             )
             for fault in self._initial_faults:
                 self._state.faults.add(fault)
@@ -168,6 +170,11 @@ class FakePortal:
     def clear_faults(self) -> None:
         """Remove every fault in force (counts in `faults_fired` stay)."""
         self._running().faults.clear()
+
+    @property
+    def requests_seen(self) -> list[SeenRequest]:
+        """The API requests answered so far (the latest 10,000), oldest first."""
+        return list(self._running().seen)
 
     @property
     def faults_fired(self) -> dict[str, int]:

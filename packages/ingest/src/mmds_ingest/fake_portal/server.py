@@ -5,10 +5,11 @@ import json
 import logging
 import re
 import socket
-import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +20,7 @@ from mmds_ingest.fake_portal import exports
 from mmds_ingest.fake_portal.dataset import Dataset, Query
 from mmds_ingest.fake_portal.faults import Fault, FaultKind, FaultPlan
 from mmds_ingest.fake_portal.odsql import ODSQLError, compile_where, parse_order_by, parse_select
+from mmds_ingest.fake_portal.quota import DailyQuota
 from mmds_ingest.fake_portal.schema import BASE_FIELDS, Field, changed_fields
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ API_PREFIX = "/api/explore/v2.1/catalog/datasets/"
 CONTROL_PREFIX = "/__fake__/"
 RECORDS_MAX_LIMIT = 100
 RECORDS_WINDOW = 10_000
-UNLIMITED_QUOTA = 1_000_000_000
+SEEN_REQUESTS_KEPT = 10_000
 _ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
 
 
@@ -42,44 +44,34 @@ class _BodyCut(Exception):
     """The body stopped early on purpose (a drop or truncation fault)."""
 
 
+@dataclass(frozen=True)
+class SeenRequest:
+    """A request the portal answered: which endpoint, its parameters, and the API key sent."""
+
+    endpoint: str  # metadata, records, exports, or other
+    path: str
+    params: dict[str, str]  # the last value of each, without `apikey`
+    api_key: str | None
+
+
 class PortalState:
-    """What the handler threads share: the dataset, quota, faults and the control hooks."""
+    """What the handler threads share: the dataset, quotas, faults and the control hooks."""
 
     def __init__(
         self,
         dataset: Dataset,
         dataset_id: str,
-        quota: int | None,
+        quotas: tuple[int | None, int | None],
         parquet_style: str,
         advance: Callable[[float], dict],
     ) -> None:
         self.dataset = dataset
         self.dataset_id = dataset_id
-        self.quota = quota
+        self.anonymous_quota, self.keyed_quota = (DailyQuota(limit) for limit in quotas)
         self.parquet_style = parquet_style
         self.advance = advance
         self.faults = FaultPlan()
-        self._quota_lock = threading.Lock()
-        self._used: dict[str, int] = {}
-
-    def spend(self) -> tuple[bool, dict[str, str]]:
-        """Count one API call; return whether it is allowed and the X-RateLimit headers."""
-        now = datetime.now(UTC)
-        reset = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
-        limit = self.quota if self.quota is not None else UNLIMITED_QUOTA
-        with self._quota_lock:
-            day = now.date().isoformat()
-            used = self._used.get(day, 0)
-            allowed = used < limit
-            if allowed:
-                used += 1
-                self._used = {day: used}
-        headers = {
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": str(max(limit - used, 0)),
-            "X-RateLimit-Reset": str(int(reset.timestamp())),
-        }
-        return allowed, headers
+        self.seen: deque[SeenRequest] = deque(maxlen=SEEN_REQUESTS_KEPT)
 
     def fields(self, schema_fault: Fault | None) -> tuple[Field, ...]:
         """The fields published now (a schema-change fault alters them)."""
@@ -244,8 +236,16 @@ class PortalHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
+    def _api_key(self, params) -> str | None:
+        header = self.headers.get("Authorization", "")
+        if header.lower().startswith("apikey "):
+            return header[len("apikey ") :].strip()
+        return _last(params, "apikey")
+
     def _api(self, method: str, path: str, params) -> None:
-        allowed, rate_headers = self.state.spend()
+        api_key = self._api_key(params)
+        quota = self.state.anonymous_quota if api_key is None else self.state.keyed_quota
+        allowed, rate_headers = quota.spend()
         if method != "GET":
             self._error(405, "MethodNotAllowed", f"{method} is not allowed here.", rate_headers)
             return
@@ -264,6 +264,8 @@ class PortalHandler(BaseHTTPRequestHandler):
         else:
             self._error(404, "NotFound", f"Unknown endpoint: {path}", rate_headers)
             return
+        visible = {name: values[-1] for name, values in params.items() if name != "apikey"}
+        self.state.seen.append(SeenRequest(endpoint, path, visible, api_key))
         if not allowed:
             self._quota_exhausted(rate_headers)
             return
