@@ -28,6 +28,12 @@ def test_every_page_renders_without_exception(app) -> None:
         assert app.title, page
 
 
+def test_filtered_tables_offer_a_csv_download(app) -> None:
+    for page in PAGES[:3]:
+        app.switch_page(page).run()
+        assert any("CSV" in button.proto.label for button in app.get("download_button")), page
+
+
 def test_overview_kpis_equal_direct_queries(app, sql, default_range) -> None:
     start, end = default_range
     (opened, closed, backlog, median, p90) = sql(
