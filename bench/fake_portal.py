@@ -1,15 +1,18 @@
-"""Benchmark: stream the fake portal's full export (jsonl and parquet) and time it.
+"""Benchmark: generate N rows, then stream the fake portal's full export (jsonl, parquet).
 
     uv run python bench/fake_portal.py --rows 1000000
 
-The portal runs as its own process (`mmds-ingest fake-portal`), as it does beside a connector,
-and this process streams each export with httpx. Prints one line per format, then one JSON
-line last: rows, the portal's start-up seconds and peak memory, and per format rows, bytes,
-seconds, MB/s and rows/s.
+First the generator writes N rows to a parquet file chunk by chunk (seconds, rows/s, and how
+much this process's memory grew). Then the portal runs as its own process
+(`mmds-ingest fake-portal`), as it does beside a connector, and this process streams each
+export with httpx. Prints one line per phase, then one JSON line last: rows, generation,
+the portal's start-up seconds and peak memory, and per format rows, bytes, seconds, MB/s and
+rows/s.
 """
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -21,6 +24,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pyarrow.parquet as pq
+from mmds_ingest.fake_portal import generate_batches
+from mmds_ingest.fake_portal.generator import SCHEMA
 
 FORMATS = ("jsonl", "parquet")
 DATASET_PATH = "/api/explore/v2.1/catalog/datasets/3-1-1-service-requests"
@@ -71,11 +76,34 @@ def stream_export(url: str, fmt: str, scratch: Path) -> dict:
     }
 
 
+def generate(rows: int, seed: int, scratch: Path) -> dict:
+    """Write `rows` generated rows to parquet in chunks; return seconds, rows/s, memory growth."""
+    memory = PeakMemory(os.getpid())
+    baseline = memory.process.memory_info().rss >> 20
+    memory.start()
+    started = time.perf_counter()
+    with pq.ParquetWriter(scratch / "generated.parquet", SCHEMA) as writer:
+        for batch in generate_batches(rows, seed):
+            writer.write_batch(batch)
+    seconds = time.perf_counter() - started
+    memory.done.set()
+    memory.join()
+    return {
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        "rss_growth_mb": max(memory.peak_mb - baseline, 0),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    result: dict = {"bench": "fake_portal", "rows": args.rows}
+    with tempfile.TemporaryDirectory(prefix="fake-portal-bench-") as scratch:
+        result["generate"] = generate(args.rows, args.seed, Path(scratch))
+    print(f"generate: {result['generate']}", flush=True)
     command = [str(Path(sys.executable).with_name("mmds-ingest")), "fake-portal"]
     started = time.perf_counter()
     portal = subprocess.Popen(
@@ -89,11 +117,7 @@ def main() -> None:
         url = portal.stdout.readline().strip()
         if not url:
             raise SystemExit("the fake portal did not start (see its output above)")
-        result = {
-            "bench": "fake_portal",
-            "rows": args.rows,
-            "startup_seconds": round(time.perf_counter() - started, 2),
-        }
+        result["startup_seconds"] = round(time.perf_counter() - started, 2)
         with tempfile.TemporaryDirectory(prefix="fake-portal-bench-") as scratch:
             for fmt in FORMATS:
                 result[fmt] = stream_export(f"{url}{DATASET_PATH}", fmt, Path(scratch))

@@ -30,6 +30,7 @@ CONTROL_PREFIX = "/__fake__/"
 RECORDS_MAX_LIMIT = 100
 RECORDS_WINDOW = 10_000
 SEEN_REQUESTS_KEPT = 10_000
+_API_KEY_IN_QUERY = re.compile(r"(apikey=)[^&\s]*", re.IGNORECASE)
 _ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
 
 
@@ -128,7 +129,8 @@ class PortalHandler(BaseHTTPRequestHandler):
     state: PortalState  # set on the subclass made by `make_server`
 
     def log_message(self, format: str, *args) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+        line = _API_KEY_IN_QUERY.sub(r"\1***", format % args)  # keys are never logged
+        log.debug("%s %s", self.address_string(), line)
 
     def do_GET(self) -> None:
         self._dispatch("GET")
