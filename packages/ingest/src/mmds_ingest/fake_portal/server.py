@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -20,6 +20,7 @@ from mmds_ingest.fake_portal import exports
 from mmds_ingest.fake_portal.dataset import Dataset, Query
 from mmds_ingest.fake_portal.faults import Fault, FaultKind, FaultPlan
 from mmds_ingest.fake_portal.odsql import ODSQLError, compile_where, parse_order_by, parse_select
+from mmds_ingest.fake_portal.params import ParameterError, boolean, integer, last, zone_name
 from mmds_ingest.fake_portal.quota import DailyQuota
 from mmds_ingest.fake_portal.schema import BASE_FIELDS, Field, changed_fields
 
@@ -31,14 +32,6 @@ RECORDS_MAX_LIMIT = 100
 RECORDS_WINDOW = 10_000
 SEEN_REQUESTS_KEPT = 10_000
 _API_KEY_IN_QUERY = re.compile(r"(apikey=)[^&\s]*", re.IGNORECASE)
-_ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
-
-
-class ParameterError(ValueError):
-    """A REST parameter the portal would refuse with `InvalidRESTParameterError`."""
-
-    def __init__(self, name: str, detail: str) -> None:
-        super().__init__(f"Invalid value for {name} API parameter: {detail}")
 
 
 class _BodyCut(Exception):
@@ -80,45 +73,6 @@ class PortalState:
             return BASE_FIELDS
         options = schema_fault.options
         return changed_fields(options["change"], options["field"], options["to"])
-
-
-def _last(params: dict[str, list[str]], name: str, default: str | None = None) -> str | None:
-    values = params.get(name)
-    return values[-1] if values else default
-
-
-def _int_param(params, name: str, default: int, low: int, high: int | None) -> int:
-    raw = _last(params, name)
-    if raw is None or raw == "":
-        return default
-    expected = f"{low} <= {name} <= {high}" if high is not None else f"{name} >= {low}"
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ParameterError(name, f"{raw} was found but {expected} is expected.") from None
-    if value < low or (high is not None and value > high):
-        raise ParameterError(name, f"{value} was found but {expected} is expected.")
-    return value
-
-
-def _timezone(params) -> str:
-    name = _last(params, "timezone", "UTC") or "UTC"
-    try:
-        if not _ZONE_NAME.match(name):
-            raise ValueError(name)
-        ZoneInfo(name)
-    except (ValueError, ZoneInfoNotFoundError):
-        raise ParameterError("timezone", f"{name} is not a known time zone.") from None
-    return name
-
-
-def _bool_param(params, name: str, default: bool) -> bool:
-    raw = (_last(params, name) or "").lower()
-    if raw == "":
-        return default
-    if raw not in ("true", "false"):
-        raise ParameterError(name, f"{raw} was found but true or false is expected.")
-    return raw == "true"
 
 
 class PortalHandler(BaseHTTPRequestHandler):
@@ -242,7 +196,7 @@ class PortalHandler(BaseHTTPRequestHandler):
         header = self.headers.get("Authorization", "")
         if header.lower().startswith("apikey "):
             return header[len("apikey ") :].strip()
-        return _last(params, "apikey")
+        return last(params, "apikey")
 
     def _api(self, method: str, path: str, params) -> None:
         api_key = self._api_key(params)
@@ -368,14 +322,14 @@ class PortalHandler(BaseHTTPRequestHandler):
 
     def _query(self, fields, params, limit: int | None, offset: int, timezone: str) -> Query:
         for name in ("group_by", "refine", "exclude"):
-            if _last(params, name):
+            if last(params, name):
                 raise ParameterError(name, "this parameter is not supported by the fake portal.")
         filterable = {f.name: (f.column, f.type) for f in fields if f.column is not None}
         names = [f.name for f in fields]
         by_name = {f.name: f for f in fields}
-        selected = parse_select(_last(params, "select", "") or "", names)
-        order = parse_order_by(_last(params, "order_by", "") or "", list(filterable))
-        where = compile_where(_last(params, "where", "") or "", filterable, ZoneInfo(timezone))
+        selected = parse_select(last(params, "select", "") or "", names)
+        order = parse_order_by(last(params, "order_by", "") or "", list(filterable))
+        where = compile_where(last(params, "where", "") or "", filterable, ZoneInfo(timezone))
         return Query(
             fields=tuple(by_name[name] for name in selected),
             where=where,
@@ -385,10 +339,10 @@ class PortalHandler(BaseHTTPRequestHandler):
         )
 
     def _records(self, fields, params, headers, cut) -> None:
-        timezone = _timezone(params)
-        limit = _int_param(params, "limit", 10, -1, RECORDS_MAX_LIMIT)
+        timezone = zone_name(params)
+        limit = integer(params, "limit", 10, -1, RECORDS_MAX_LIMIT)
         limit = 10 if limit == -1 else limit
-        offset = _int_param(params, "offset", 0, 0, None)
+        offset = integer(params, "offset", 0, 0, None)
         if offset + limit > RECORDS_WINDOW:
             raise ParameterError(
                 "offset",
@@ -411,18 +365,18 @@ class PortalHandler(BaseHTTPRequestHandler):
             raise ParameterError(
                 "format", f"{fmt} is not served by the fake portal ({', '.join(exports.FORMATS)})."
             )
-        timezone = _timezone(params)
-        limit = _int_param(params, "limit", -1, -1, None)
-        offset = _int_param(params, "offset", 0, 0, None)
+        timezone = zone_name(params)
+        limit = integer(params, "limit", -1, -1, None)
+        offset = integer(params, "offset", 0, 0, None)
         for name in ("use_labels", "compressed"):
-            if _bool_param(params, name, False):
+            if boolean(params, name, False):
                 raise ParameterError(name, "true is not supported by the fake portal.")
-        delimiter = _last(params, "delimiter", ";") or ";"
+        delimiter = last(params, "delimiter", ";") or ";"
         if len(delimiter) != 1 or delimiter in '"\r\n':
             raise ParameterError(
                 "delimiter", f"{delimiter!r} was found but one character is expected."
             )
-        with_bom = _bool_param(params, "with_bom", True)
+        with_bom = boolean(params, "with_bom", True)
         query = self._query(fields, params, None if limit < 0 else limit, offset, timezone)
         dataset = self.state.dataset
         style = {"parquet": self.state.parquet_style, "csv": "csv"}.get(fmt, "json")
@@ -438,13 +392,13 @@ class PortalHandler(BaseHTTPRequestHandler):
         state = self.state
         try:
             if action == "advance" and method == "POST":
-                days = float(_last(params, "days", "1") or "1")
+                days = float(last(params, "days", "1") or "1")
                 self._json(200, state.advance(days))
             elif action == "faults" and method == "GET":
                 active = [fault.describe() for fault in state.faults.active()]
                 self._json(200, {"fired": state.faults.fired(), "active": active})
             elif action == "faults" and method == "POST":
-                spec = _last(params, "spec")
+                spec = last(params, "spec")
                 if not spec:
                     raise ValueError("give the fault as ?spec=kind[:key=value,...]")
                 fault = Fault.parse(spec)
