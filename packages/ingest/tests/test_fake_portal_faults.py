@@ -46,6 +46,13 @@ def test_dropped_connection_breaks_the_stream_mid_body(fake_portal: FakePortal):
     assert fake_portal.faults_fired == {"drop_connection": 1}
 
 
+def test_dropped_connection_cuts_a_sized_body_too(fake_portal: FakePortal):
+    fake_portal.inject("drop_connection", endpoint="records")
+    with pytest.raises(httpx.RemoteProtocolError):
+        _records(fake_portal, limit=100)
+    assert _records(fake_portal, limit=100).status_code == 200
+
+
 def test_truncated_body_is_complete_http_with_a_cut_payload(fake_portal: FakePortal):
     fake_portal.inject("truncated_body", after_bytes=5_000)
     response = httpx.get(f"{fake_portal.dataset_url}/exports/jsonl")
