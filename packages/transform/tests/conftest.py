@@ -1,8 +1,9 @@
 """One seeded warehouse per test session, taken through the life a real warehouse has.
 
-dbt's start-up dominates small runs (several seconds a command), so the session runs dbt four
+dbt's start-up dominates small runs (several seconds a command), so the session runs dbt five
 times and the tests assert many things against the results:
 
+0. ``dbt build`` on an empty bronze (as on a fresh clone before any load);
 1. the fake portal serves generated data; mmds-ingest loads it; ``dbt build`` (first build);
 2. the portal moves on (new, closed, edited and deleted requests); an incremental load;
    ``dbt build`` again (incremental fact, new snapshot versions); the fact is copied aside;
@@ -19,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from mmds_ingest import LoadResult
+from mmds_ingest.bronze import ensure_schema
 from mmds_ingest.fake_portal import AdvanceSummary
 from mmds_transform import run_dbt
 
@@ -34,6 +36,7 @@ class WarehouseHistory:
     """The results of every step the session took the warehouse through."""
 
     data_dir: Path
+    empty_build: dict
     first_load: LoadResult
     first_build: dict
     advance: AdvanceSummary
@@ -60,6 +63,9 @@ class WarehouseHistory:
 @pytest.fixture(scope="session")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseHistory]:
     data_dir = tmp_path_factory.mktemp("transform-warehouse")
+    with closing(duckdb.connect(str(data_dir / "warehouse.duckdb"))) as con:
+        ensure_schema(con)
+    empty_build = seeded_warehouse.dbt_build(data_dir)
     portal = seeded_warehouse.start_portal(rows=ROWS, seed=SEED)
     try:
         first_load = seeded_warehouse.load_bronze(data_dir, portal, full_refresh=True)
@@ -79,6 +85,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseHisto
     run_dbt(["docs", "generate"], data_dir)
     yield WarehouseHistory(
         data_dir=data_dir,
+        empty_build=empty_build,
         first_load=first_load,
         first_build=first_build,
         advance=advance,

@@ -9,6 +9,13 @@ def _failed(run_results: dict) -> list[str]:
     ]
 
 
+def test_a_build_before_any_load_succeeds_and_the_first_load_is_then_picked_up(history):
+    assert _failed(history.empty_build) == []
+    assert history.query("select count(*) from silver.stg_portal__service_requests") == (
+        history.query("select count(*) from bronze.service_requests")
+    )
+
+
 def test_first_build_runs_every_node_without_error(history):
     assert history.first_load.rows_received == 2_000
     assert _failed(history.first_build) == []

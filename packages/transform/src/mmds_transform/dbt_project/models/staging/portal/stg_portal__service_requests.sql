@@ -26,7 +26,10 @@ source as (
 
     select * from {{ source('portal', 'service_requests') }}
     {% if is_incremental() %}
-    where _loaded_at > (select max(already_loaded.loaded_at) from {{ this }} as already_loaded)
+    where
+        -- an empty table (built before the first load) takes everything
+        not exists (select 1 from {{ this }})
+        or _loaded_at > (select max(already_loaded.loaded_at) from {{ this }} as already_loaded)
     {% endif %}
 
 ),
