@@ -151,21 +151,24 @@ class Dataset:
         With `as_json`, each row is one text column: the record as the portal's JSON bodies carry
         it, followed by a newline.
         """
+        order = [f'"{field.column}" {"DESC" if desc else "ASC"}' for field, desc in query.order]
         if as_json and style == "json" and timezone == "UTC" and query.fields == BASE_FIELDS:
             columns = "_json_utc AS record"
-        elif as_json:
-            columns = f"{_json_record(query.fields)} AS record"
+            stored = ", ".join(["_json_utc", *(f'"{f.column}"' for f, _ in query.order)])
         else:
-            rendered = ((field.name, render(field, style)) for field in query.fields)
-            columns = ", ".join(f'{expression} AS "{name}"' for name, expression in rendered)
-        # Rows are picked and sorted as stored, then rendered while streaming out: sorting the
-        # narrow stored rows rather than their rendering keeps memory low. Without `order_by`
-        # they come in storage order, which needs no sort at all.
-        order = [f'"{field.column}" {"DESC" if desc else "ASC"}' for field, desc in query.order]
+            if as_json:
+                columns = f"{_json_record(query.fields)} AS record"
+            else:
+                rendered = ((field.name, render(field, style)) for field in query.fields)
+                columns = ", ".join(f'{expression} AS "{name}"' for name, expression in rendered)
+            stored = "* EXCLUDE (_json_utc)"
+        # Rows are picked and sorted with only the stored columns they need, then rendered while
+        # streaming out, which keeps a sort's memory low. Without `order_by` they come in storage
+        # order, which needs no sort at all.
         order_by = f"ORDER BY {', '.join([*order, '_seq'])}" if order else ""
         sql = (
-            f"SELECT {columns} FROM (SELECT * FROM records WHERE {query.where.sql} "  # noqa: S608 (see above)
-            f"{order_by} LIMIT ? OFFSET ?) AS picked"
+            f"SELECT {columns} FROM (SELECT {stored} FROM records "  # noqa: S608 (see above)
+            f"WHERE {query.where.sql} {order_by} LIMIT ? OFFSET ?) AS picked"
         )
         limit = -1 if query.limit is None else query.limit
         params = [*query.where.params, None if limit < 0 else limit, query.offset]
