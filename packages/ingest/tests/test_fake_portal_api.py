@@ -86,7 +86,7 @@ def test_records_are_flat_with_portal_formats(client: httpx.Client):
     assert record["geom"] == {"lon": record["longitude"], "lat": record["latitude"]}
     assert record["service_request_open_timestamp"].endswith("+00:00")
     assert datetime.fromisoformat(record["last_modified_timestamp"])
-    assert client.get("/records").json()["results"].__len__() == 10  # default limit
+    assert len(client.get("/records").json()["results"]) == 10  # the default limit
 
 
 def test_records_limit_cap_is_a_400_with_the_portal_body(client: httpx.Client):
