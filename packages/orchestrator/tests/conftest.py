@@ -3,7 +3,9 @@
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
+import duckdb
 import pytest
 from mmds_orchestrator.defs.transform.project import default_project_dir, prepare_dbt_project
 from mmds_orchestrator.settings import DBT_ARTIFACTS_DIR
@@ -24,7 +26,7 @@ def parsed_dbt_target(tmp_path_factory) -> Path:
     return artifacts / "target"
 
 
-def isolate_environment(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+def _isolate(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
     """Point every MMDS_ setting at `data_dir` and make failing portals fail fast."""
     for name in _ISOLATED:
         # set then delete, so that whatever the code under test sets is undone afterwards
@@ -37,7 +39,7 @@ def isolate_environment(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None
     monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
-def new_data_dir(root: Path, parsed_dbt_target: Path) -> Path:
+def _new_data_dir(root: Path, parsed_dbt_target: Path) -> Path:
     """An empty data dir that already holds the session's dbt manifest."""
     data_dir = root / "data"
     shutil.copytree(
@@ -51,6 +53,53 @@ def new_data_dir(root: Path, parsed_dbt_target: Path) -> Path:
 @pytest.fixture
 def data_dir(tmp_path, parsed_dbt_target, monkeypatch) -> Iterator[Path]:
     """A fresh MMDS_DATA_DIR for one test, with the environment pointing at it."""
-    data = new_data_dir(tmp_path, parsed_dbt_target)
-    isolate_environment(monkeypatch, data)
+    data = _new_data_dir(tmp_path, parsed_dbt_target)
+    _isolate(monkeypatch, data)
     yield data
+
+
+@pytest.fixture
+def isolate_environment():
+    """`isolate(monkeypatch, data_dir)`: point the environment at another data dir."""
+    return _isolate
+
+
+@pytest.fixture
+def sample_rows() -> int:
+    """Rows the sample portal serves in these tests (MMDS_SAMPLE_ROWS)."""
+    return SAMPLE_ROWS
+
+
+@pytest.fixture
+def query():
+    """`query(duckdb_file, sql)`: all rows, from a read-only connection closed right after."""
+
+    def run(path: Path, sql: str) -> list[tuple]:
+        with duckdb.connect(str(path), read_only=True) as con:
+            con.execute("set TimeZone = 'UTC'")
+            return con.execute(sql).fetchall()
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, parsed_dbt_target) -> SimpleNamespace:
+    """Two `mmds run --sample` in a row on one fresh data dir (shared by a module's tests)."""
+    from mmds_orchestrator.cli import app
+    from typer.testing import CliRunner
+
+    data_dir = _new_data_dir(tmp_path_factory.mktemp("two-runs"), parsed_dbt_target)
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _isolate(monkeypatch, data_dir)
+        first = runner.invoke(app, ["run", "--sample"])
+        first_published_at = None
+        if first.exit_code == 0:
+            with duckdb.connect(str(data_dir / "serving.duckdb"), read_only=True) as con:
+                first_published_at = con.execute(
+                    "select published_at from meta.publish"
+                ).fetchone()[0]
+        second = runner.invoke(app, ["run", "--sample"])
+    return SimpleNamespace(
+        data_dir=data_dir, first=first, first_published_at=first_published_at, second=second
+    )

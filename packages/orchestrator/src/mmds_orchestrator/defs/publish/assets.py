@@ -20,7 +20,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.publish.resources import DataFiles
-from mmds_orchestrator.defs.publish.serving import PublishError, TestResult, publish_serving_file
+from mmds_orchestrator.defs.publish.serving import DbtTestResult, PublishError, publish_serving_file
 
 PUBLISH_KEY = AssetKey(["serving", "gold"])
 PUBLISH_SCHEMA = pa.schema(
@@ -109,7 +109,7 @@ def build_publish_asset(
 
 def latest_test_results(
     context: AssetExecutionContext, check_keys: Sequence[AssetCheckKey]
-) -> list[TestResult]:
+) -> list[DbtTestResult]:
     """The newest evaluation of every dbt test (normally from this run's `dbt build`)."""
     latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
         list(check_keys)
@@ -125,7 +125,7 @@ def latest_test_results(
             status = "warn" if evaluation.severity == AssetCheckSeverity.WARN else "fail"
         failed_rows = evaluation.metadata.get(FAILED_ROWS_METADATA)
         results.append(
-            TestResult(
+            DbtTestResult(
                 test_name=key.name,
                 model_name=key.asset_key.path[-1],
                 status=status,

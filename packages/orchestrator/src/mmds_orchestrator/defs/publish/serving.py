@@ -13,7 +13,7 @@ LAYERS = ("bronze", "silver", "gold")
 
 
 @dataclass(frozen=True)
-class TestResult:
+class DbtTestResult:
     """One dbt data test's outcome, as stored in `meta.test_results`."""
 
     test_name: str
@@ -38,7 +38,7 @@ class PublishError(RuntimeError):
 
 
 def publish_serving_file(
-    warehouse: Path, serving: Path, test_results: Sequence[TestResult]
+    warehouse: Path, serving: Path, test_results: Sequence[DbtTestResult]
 ) -> PublishRecord:
     """Copy every gold table and the meta tables into a new file, then rename it over `serving`.
 
@@ -60,7 +60,7 @@ def publish_serving_file(
 
 
 def _copy(
-    connection: duckdb.DuckDBPyConnection, test_results: Sequence[TestResult]
+    connection: duckdb.DuckDBPyConnection, test_results: Sequence[DbtTestResult]
 ) -> PublishRecord:
     gold = _tables(connection, "gold")
     if not gold:

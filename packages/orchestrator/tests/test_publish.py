@@ -1,0 +1,110 @@
+"""Publishing the serving file: complete, atomic, and never half-written."""
+
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+import pytest
+from dagster import check_dagster_type
+from mmds_orchestrator.defs.publish.assets import PUBLISH_SCHEMA, PublishRecordTable
+from mmds_orchestrator.defs.publish.serving import DbtTestResult, PublishError, publish_serving_file
+
+RESULTS = [DbtTestResult("unique_fct_id", "fct_service_requests", "pass", 0)]
+
+
+def _warehouse(path, requests: int) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists bronze")
+        con.execute("create schema if not exists silver")
+        con.execute("create schema if not exists gold")
+        con.execute(
+            "create or replace table bronze._loads as select * from (values "
+            "('load-1', timestamptz '2026-11-01 00:00:00+00'), "
+            "('load-2', timestamptz '2026-11-02 00:00:00+00')) t(load_id, finished_at)"
+        )
+        con.execute(
+            "create or replace table bronze.service_requests as select range as id from range(?)",
+            [requests],
+        )
+        con.execute("create or replace view silver.stg as select * from bronze.service_requests")
+        con.execute(
+            "create or replace table gold.fct_service_requests as select id::varchar "
+            "as service_request_id, timestamptz '2026-11-01 12:00:00+00' + to_days(id::int) "
+            "as last_modified_at from bronze.service_requests"
+        )
+        con.execute("create or replace table gold.dim_local_areas as select 0 as local_area_id")
+
+
+def _query(path, sql):
+    with duckdb.connect(str(path), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        return con.execute(sql).fetchall()
+
+
+def test_publish_copies_gold_and_writes_the_meta_tables(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    _warehouse(warehouse, requests=3)
+
+    record = publish_serving_file(warehouse, serving, RESULTS)
+
+    assert record.load_id == "load-2"
+    assert record.gold_tables == 2
+    assert _query(serving, "select count(*) from gold.fct_service_requests") == [(3,)]
+    assert _query(serving, "select load_id, source_last_modified_at from meta.publish") == [
+        ("load-2", datetime(2026, 11, 3, 12, tzinfo=UTC))
+    ]
+    assert _query(serving, "select count(*) from meta.loads") == [(2,)]
+    counts = _query(serving, "select layer, table_name, row_count from meta.layer_row_counts")
+    assert ("bronze", "service_requests", 3) in counts
+    assert ("silver", "stg", 3) in counts
+    assert _query(serving, "select * from meta.test_results") == [
+        ("unique_fct_id", "fct_service_requests", "pass", 0)
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["serving.duckdb", "warehouse.duckdb"]
+
+
+def test_a_reader_keeps_its_snapshot_while_a_new_file_is_published(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    _warehouse(warehouse, requests=3)
+    publish_serving_file(warehouse, serving, RESULTS)
+
+    with duckdb.connect(str(serving), read_only=True) as reader:
+        _warehouse(warehouse, requests=5)
+        publish_serving_file(warehouse, serving, RESULTS)
+        old = reader.execute("select count(*) from gold.fct_service_requests").fetchone()
+
+    assert old == (3,)
+    assert _query(serving, "select count(*) from gold.fct_service_requests") == [(5,)]
+
+
+def test_a_warehouse_without_gold_is_refused_and_the_serving_file_is_untouched(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    _warehouse(warehouse, requests=3)
+    publish_serving_file(warehouse, serving, RESULTS)
+    before = serving.read_bytes()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("drop schema gold cascade")
+
+    with pytest.raises(PublishError, match="no gold tables"):
+        publish_serving_file(warehouse, serving, RESULTS)
+
+    assert serving.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["serving.duckdb", "warehouse.duckdb"]
+
+
+def test_the_publish_record_type_is_checked_at_run_time():
+    row = {
+        "published_at": datetime(2026, 11, 30, tzinfo=UTC),
+        "load_id": "load-2",
+        "source_last_modified_at": None,
+        "serving_path": "/data/serving.duckdb",
+        "gold_tables": 5,
+        "gold_rows": 10,
+    }
+    one_row = pa.Table.from_pylist([row], PUBLISH_SCHEMA)
+    assert check_dagster_type(PublishRecordTable, one_row).success
+
+    two_rows = pa.Table.from_pylist([row, row], PUBLISH_SCHEMA)
+    missing_column = pa.Table.from_pylist([{"load_id": "load-2"}])
+    for wrong in (two_rows, missing_column, [row]):
+        assert not check_dagster_type(PublishRecordTable, wrong).success
