@@ -25,7 +25,7 @@ from pathlib import Path
 
 from mmds_dashboard import queries
 from mmds_dashboard.filters import Filters, default_filters
-from mmds_dashboard.serving import publish_marker, read_only_connection
+from mmds_dashboard.serving import publish_connection, publish_marker, read_only_connection
 from mmds_dashboard.synthetic import SyntheticSpec, write_synthetic_serving_file
 
 TARGET_MS = 300
@@ -34,8 +34,7 @@ TARGET_MS = 300
 def _pages(path: Path) -> dict[str, Callable[[Filters], object]]:
     def page(loader: Callable) -> Callable[[Filters], object]:
         def run(filters: Filters) -> object:
-            publish_marker(path)
-            with read_only_connection(path) as con:
+            with publish_connection(publish_marker(path)) as con:
                 return loader(con, filters)
 
         return run

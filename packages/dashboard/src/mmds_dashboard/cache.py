@@ -10,7 +10,7 @@ import streamlit as st
 
 from mmds_dashboard import queries
 from mmds_dashboard.filters import FilterOptions, Filters
-from mmds_dashboard.serving import PublishMarker, read_only_connection
+from mmds_dashboard.serving import PublishMarker, publish_connection
 
 _CACHE = {"show_spinner": False, "max_entries": 64}
 
@@ -18,33 +18,33 @@ _CACHE = {"show_spinner": False, "max_entries": 64}
 @st.cache_data(**_CACHE)
 def filter_options(marker: PublishMarker) -> FilterOptions | None:
     """Cached `queries.filter_options` of the publish `marker` identifies."""
-    with read_only_connection(marker.path) as con:
+    with publish_connection(marker) as con:
         return queries.filter_options(con)
 
 
 @st.cache_data(**_CACHE)
 def overview(marker: PublishMarker, filters: Filters) -> queries.OverviewData:
     """Cached `queries.load_overview`."""
-    with read_only_connection(marker.path) as con:
+    with publish_connection(marker) as con:
         return queries.load_overview(con, filters)
 
 
 @st.cache_data(**_CACHE)
 def neighbourhoods(marker: PublishMarker, filters: Filters) -> queries.NeighbourhoodsData:
     """Cached `queries.load_neighbourhoods`."""
-    with read_only_connection(marker.path) as con:
+    with publish_connection(marker) as con:
         return queries.load_neighbourhoods(con, filters)
 
 
 @st.cache_data(**_CACHE)
 def request_types(marker: PublishMarker, filters: Filters) -> queries.RequestTypesData:
     """Cached `queries.load_request_types`."""
-    with read_only_connection(marker.path) as con:
+    with publish_connection(marker) as con:
         return queries.load_request_types(con, filters)
 
 
 @st.cache_data(**_CACHE)
 def data_health(marker: PublishMarker) -> queries.DataHealthData:
     """Cached `queries.load_data_health`."""
-    with read_only_connection(marker.path) as con:
+    with publish_connection(marker) as con:
         return queries.load_data_health(con)

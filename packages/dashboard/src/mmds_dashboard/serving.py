@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -59,10 +59,51 @@ class PublishMarker:
 
 @contextmanager
 def read_only_connection(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only DuckDB connection to `path` in UTC, closed on exit."""
+    """A read-only DuckDB connection to `path` in UTC, closed on exit.
+
+    DuckDB shares one database instance per path within a process: while any connection opened
+    before a publish is still open, this one reads the replaced file too. Use
+    `publish_connection` when the publish matters.
+    """
     con = duckdb.connect(str(path), read_only=True)
     try:
         con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+def _private_connection(path: str) -> duckdb.DuckDBPyConnection:
+    """The file at `path` now, attached read-only in a fresh in-memory instance of its own."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ? AS serving (READ_ONLY)", [path])
+        con.execute("USE serving")
+        con.execute("SET TimeZone = 'UTC'")
+    except duckdb.Error:
+        con.close()
+        raise
+    return con
+
+
+def _published_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    row = con.execute("SELECT max(published_at) FROM meta.publish").fetchone()
+    return row[0] if row else None
+
+
+@contextmanager
+def publish_connection(marker: PublishMarker) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only UTC connection to the publish `marker` identifies, closed on exit.
+
+    Uses the process's shared instance (fast, warm) unless it still holds an earlier file at the
+    same path; then the current file is attached privately.
+    """
+    con = duckdb.connect(marker.path, read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if _published_at(con) != marker.published_at:
+            con.close()
+            con = _private_connection(marker.path)
         yield con
     finally:
         con.close()
@@ -88,7 +129,7 @@ def publish_marker(path: Path) -> PublishMarker:
 def _checked_marker(path_text: str, inode: int, mtime_ns: int, size: int) -> PublishMarker:
     path = Path(path_text)
     try:
-        with read_only_connection(path) as con:
+        with closing(_private_connection(path_text)) as con:
             tables = set(
                 con.execute(
                     "SELECT table_schema, table_name FROM information_schema.tables"
@@ -100,7 +141,7 @@ def _checked_marker(path_text: str, inode: int, mtime_ns: int, size: int) -> Pub
                     f"The serving file `{path}` has no published gold data "
                     f"(missing {', '.join(missing)})."
                 )
-            row = con.execute("SELECT max(published_at) FROM meta.publish").fetchone()
+            published_at = _published_at(con)
     except duckdb.IOException as error:
         raise ServingFileUnavailable(
             f"The serving file `{path}` cannot be opened: {_first_line(error)}"
@@ -114,7 +155,7 @@ def _checked_marker(path_text: str, inode: int, mtime_ns: int, size: int) -> Pub
         inode=inode,
         mtime_ns=mtime_ns,
         size=size,
-        published_at=row[0] if row else None,
+        published_at=published_at,
     )
 
 
