@@ -455,15 +455,13 @@ def series_grain(filters: Filters) -> Grain:
     return "day" if filters.days <= 92 else "week"
 
 
-def load_overview(
-    con: duckdb.DuckDBPyConnection, filters: Filters, grain: Grain | None = None
-) -> OverviewData:
+def load_overview(con: duckdb.DuckDBPyConnection, filters: Filters) -> OverviewData:
     """The queries behind the Overview page."""
     return OverviewData(
         freshness=freshness(con),
         kpis=overview_kpis(con, filters),
         channels=channel_shares(con, filters),
-        series=opened_closed_series(con, filters, grain or series_grain(filters)),
+        series=opened_closed_series(con, filters, series_grain(filters)),
     )
 
 
