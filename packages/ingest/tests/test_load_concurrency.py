@@ -33,6 +33,7 @@ def running_load(fake_portal, ingest_settings):
     env = os.environ | {
         "MMDS_DATA_DIR": str(ingest_settings.data_dir),
         "MMDS_PORTAL_URL": fake_portal.url,
+        "MMDS_LOCK_WAIT_SECONDS": "30",  # our own probes below hold the lock for an instant
     }
     loader = subprocess.Popen([sys.executable, "-c", LOADER], env=env)
     _wait_until_locked(ingest_settings.warehouse_path, loader)

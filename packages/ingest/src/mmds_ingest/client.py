@@ -1,6 +1,7 @@
 """HTTP client of the Opendatasoft Explore v2.1 API: metadata, counts and streamed exports."""
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -149,6 +150,7 @@ class PortalClient:
             on_progress(0, 0)
         size = rows = 0
         last_byte = b"\n"
+        started = time.perf_counter()
         with self._http.stream("GET", url, params=params) as response:
             if response.status_code >= 400:
                 response.read()
@@ -167,7 +169,9 @@ class PortalClient:
             if last_byte != b"}":
                 raise TransientError(f"the export from {url} was truncated mid-record")
             rows += 1  # a last line without its newline
-        log.info("downloaded %d rows (%.1f MB) to %s", rows, size / 1e6, dest)
+        log.info(
+            "downloaded %d rows (%.1f MB) in %.1fs", rows, size / 1e6, time.perf_counter() - started
+        )
         return ExportFile(dest, size, rows)
 
     def _raise_for_status(self, response: httpx.Response, url: str) -> None:

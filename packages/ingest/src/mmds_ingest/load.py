@@ -118,13 +118,16 @@ def _commit_export(
 ) -> LoadResult:
     con.execute("BEGIN TRANSACTION")
     try:
+        phase = time.perf_counter()
         staged = stage_export(con, path)
+        log.info("staged %d rows in %.1fs", staged.rows, time.perf_counter() - phase)
         if staged.rows != expected:
             raise ReconciliationError(
                 f"the portal counted {expected} matching records at the start of the export "
                 f"but sent {staged.rows}; it probably changed meanwhile: run the load again"
             )
         finished_at = datetime.now(UTC)
+        phase = time.perf_counter()
         counts = merge_staged(
             con,
             full=full,
@@ -132,6 +135,7 @@ def _commit_export(
             load_id=str(audit["load_id"]),
             loaded_at=finished_at,
         )
+        log.info("merged into bronze in %.1fs", time.perf_counter() - phase)
         batch_max = con.execute(f"SELECT max({CURSOR_FIELD}) FROM staged").fetchone()[0]  # noqa: S608
         cursor_after = batch_max if full else _latest(state.cursor, batch_max)
         if full:
@@ -159,7 +163,9 @@ def _commit_export(
             bronze.State(cursor_after, audit["change_token"], str(audit["load_id"])),
             finished_at,
         )
+        phase = time.perf_counter()
         con.execute("COMMIT")
+        log.info("committed in %.1fs", time.perf_counter() - phase)
     except BaseException:
         con.execute("ROLLBACK")
         raise

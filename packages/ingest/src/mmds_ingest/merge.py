@@ -102,35 +102,35 @@ def _plan_sql(full: bool) -> str:
 
 
 def _apply_sql() -> str:
-    assignments = ", ".join(f"{name} = s.{name}" for name in PAYLOAD_COLUMNS)
+    """Changed rows are deleted and re-appended under their key: DuckDB then writes only new
+    row groups and deletion marks, where an UPDATE would rewrite every row group it touches."""
     columns = ", ".join(PAYLOAD_COLUMNS)
     selected = ", ".join(f"s.{name}" for name in PAYLOAD_COLUMNS)
     return f"""
-    UPDATE bronze.service_requests AS b
-    SET {assignments}, _load_id = $load_id, _loaded_at = $loaded_at
-    FROM _plan AS p JOIN {STAGED_TABLE} AS s ON s.rowid = p._line
-    WHERE p.action = 'updated' AND b._record_key = p._record_key;
+    DELETE FROM bronze.service_requests
+    WHERE _record_key IN (SELECT _record_key FROM _plan WHERE action = 'updated'
+                          UNION ALL SELECT _record_key FROM _gone);
 
     INSERT INTO bronze.service_requests ({columns}, _record_key, _load_id, _loaded_at)
     SELECT {selected}, p._record_key, $load_id, $loaded_at
     FROM _plan AS p JOIN {STAGED_TABLE} AS s ON s.rowid = p._line
-    WHERE p.action = 'inserted';
-
-    DELETE FROM bronze.service_requests WHERE _record_key IN (SELECT _record_key FROM _gone);
+    WHERE p.action IN ('inserted', 'updated');
     """  # noqa: S608 -- built from constants only
 
 
-def _first_load_sql() -> str:
+def _first_plan_sql() -> str:
     """Into an empty bronze every row is new: number occurrences within each identity."""
-    columns = ", ".join(PAYLOAD_COLUMNS)
     occurrence = (
         "row_number() OVER (PARTITION BY _identity "
         "ORDER BY last_modified_timestamp NULLS FIRST, _row_hash)"
     )
     return f"""
-    INSERT INTO bronze.service_requests ({columns}, _record_key, _load_id, _loaded_at)
-    SELECT {columns}, {record_key_sql("_identity", occurrence)}, $1, $2
-    FROM {STAGED_TABLE}
+    CREATE OR REPLACE TEMP TABLE _plan AS
+    SELECT rowid AS _line, {record_key_sql("_identity", occurrence)} AS _record_key,
+           'inserted' AS action
+    FROM {STAGED_TABLE};
+
+    CREATE OR REPLACE TEMP TABLE _gone AS SELECT CAST(NULL AS VARCHAR) AS _record_key LIMIT 0;
     """  # noqa: S608 -- built from constants only
 
 
@@ -148,10 +148,9 @@ def merge_staged(
     `window_start`: start of an incremental window; bronze rows inside it are paired first.
     """
     params = {"window_start": window_start, "load_id": load_id, "loaded_at": loaded_at}
-    if not con.execute("SELECT count(*) FROM bronze.service_requests").fetchone()[0]:
-        inserted = con.execute(_first_load_sql(), [load_id, loaded_at]).fetchone()[0]
-        return MergeCounts(inserted=inserted, updated=0, unchanged=0, deleted=0)
-    for statement in _split(_plan_sql(full)) + _split(_apply_sql()):
+    empty = not con.execute("SELECT count(*) FROM bronze.service_requests").fetchone()[0]
+    plan = _first_plan_sql() if empty else _plan_sql(full)
+    for statement in _split(plan) + _split(_apply_sql()):
         used = {name: value for name, value in params.items() if f"${name}" in statement}
         con.execute(statement, used or None)
     inserted, updated, unchanged = con.execute(
