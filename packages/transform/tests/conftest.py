@@ -5,8 +5,9 @@ times and the tests assert many things against the results:
 
 0. ``dbt build`` on an empty bronze (as on a fresh clone before any load);
 1. the fake portal serves generated data; mmds-ingest loads it; ``dbt build`` (first build);
-2. the portal moves on (new, closed, edited and deleted requests); an incremental load;
-   ``dbt build`` again (incremental fact, new snapshot versions); the fact is copied aside;
+2. the portal moves on (new, closed, edited and deleted requests); an incremental load, then a
+   full load (only a full load sees deletions); ``dbt build`` again (incremental staging and
+   fact, new snapshot versions); the fact is copied aside;
 3. ``dbt build --full-refresh`` of the fact, to compare with the incremental result;
 4. ``dbt docs generate``.
 """
@@ -41,6 +42,7 @@ class WarehouseHistory:
     first_build: dict
     advance: AdvanceSummary
     second_load: LoadResult
+    reconciling_load: LoadResult
     second_build: dict
     second_fact_sql: str
     full_refresh_build: dict
@@ -72,6 +74,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseHisto
         first_build = seeded_warehouse.dbt_build(data_dir)
         advance = portal.advance(days=20)
         second_load = seeded_warehouse.load_bronze(data_dir, portal)
+        reconciling_load = seeded_warehouse.load_bronze(data_dir, portal, full_refresh=True)
     finally:
         portal.stop()
     second_build = seeded_warehouse.dbt_build(data_dir)
@@ -90,6 +93,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseHisto
         first_build=first_build,
         advance=advance,
         second_load=second_load,
+        reconciling_load=reconciling_load,
         second_build=second_build,
         second_fact_sql=second_fact_sql,
         full_refresh_build=full_refresh_build,

@@ -14,7 +14,9 @@ def _test_status(run_results: dict, test_name: str) -> str:
 def test_the_portal_moved_on_between_the_builds(history):
     assert history.advance.added > 0
     assert history.advance.closed > 0
+    assert history.advance.deleted > 0
     assert history.second_load.rows_updated > 0
+    assert history.reconciling_load.rows_deleted == history.advance.deleted
 
 
 def test_incremental_fact_equals_a_full_refresh(history):

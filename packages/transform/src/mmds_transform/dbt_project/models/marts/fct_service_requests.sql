@@ -8,7 +8,7 @@
             "{% if is_incremental() %}
             delete from {{ this }}
             where not exists (
-                select 1 from {{ ref('int_service_requests_enriched') }} as current_requests
+                select 1 from {{ ref('stg_portal__service_requests') }} as current_requests
                 where current_requests.service_request_id = {{ this }}.service_request_id
             )
             {% endif %}"
@@ -16,9 +16,11 @@
     )
 }}
 
+-- depends_on: {{ ref('stg_portal__service_requests') }} (read by the post-hook)
+
 -- One row per request. Incremental runs rewrite only requests that are new or whose
 -- last_modified_at changed (the portal moves it on every edit, late edits included), and the
--- post-hook drops requests that left bronze; the result equals a full rebuild
+-- post-hook drops requests that left silver (and so bronze); the result equals a full rebuild
 -- (tested by assert_fct_service_requests_matches_full_rebuild).
 with
 
