@@ -45,7 +45,9 @@ def advance(dataset: Dataset, days: float, rng: np.random.Generator, rows_per_da
     reasons = [name for name, _ in v.CLOSURE_REASONS]
     reason_p = np.array([weight for _, weight in v.CLOSURE_REASONS], dtype=float)
     reason_p /= reason_p.sum()
-    with dataset.write_lock:
+    arriving = int(rng.poisson(rows_per_day * days))
+    start = before.date()  # some arrive opened hours before the old clock, as late rows do
+    with dataset.changes():
         open_seq = dataset.column("SELECT _seq FROM records WHERE status = 'Open' ORDER BY _seq")
         closing = open_seq[rng.random(open_seq.size) < 1 - np.exp(-CLOSE_RATE_PER_DAY * days)]
         closed_at = _seconds(rng, before, after, closing.size)
@@ -86,9 +88,7 @@ def advance(dataset: Dataset, days: float, rng: np.random.Generator, rows_per_da
         for seq in gone:
             dataset.write("DELETE FROM records WHERE _seq = ?", [int(seq)])
         dataset.render_pending()
-    arriving = int(rng.poisson(rows_per_day * days))
-    start = before.date()  # some arrive opened hours before the old clock, as late rows do
-    dataset.append(generate_batches(arriving, int(rng.integers(2**31)), start, after))
+        dataset.insert(generate_batches(arriving, int(rng.integers(2**31)), start, after))
     dataset.touch(after)
     return AdvanceSummary(
         after, arriving, int(closing.size), int(edited.size), int(gone.size), dataset.count_all()

@@ -1,6 +1,8 @@
 """The fake portal's dataset: requests in a DuckDB file, its metadata, and parameterised reads."""
 
 import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -62,7 +64,7 @@ class Dataset:
         self._con.execute("SET TimeZone = 'UTC'")
         self._con.execute(_DDL)
         self._next_seq = 0
-        self.write_lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self.now = now
         self.modified = now
         self.data_processed = now
@@ -71,18 +73,37 @@ class Dataset:
         """Close the DuckDB connection."""
         self._con.close()
 
-    def append(self, batches) -> int:
+    @contextmanager
+    def changes(self) -> Iterator[None]:
+        """Hold the write lock and apply what happens inside as one transaction.
+
+        Readers, on cursors of their own, see the dataset before or after, never half-changed.
+        """
+        with self._write_lock:
+            self._con.execute("BEGIN TRANSACTION")
+            try:
+                yield
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._con.execute("COMMIT")
+
+    def append(self, batches: Iterable[pa.RecordBatch]) -> int:
         """Append Arrow batches with the generator's schema; return the rows added."""
+        with self.changes():
+            return self.insert(batches)
+
+    def insert(self, batches: Iterable[pa.RecordBatch]) -> int:
+        """Insert Arrow batches, rendering their JSON (inside `changes()`); return the rows."""
         added = 0
-        with self.write_lock:
-            for batch in batches:
-                seq = pa.array(np.arange(self._next_seq, self._next_seq + batch.num_rows))
-                table = pa.Table.from_batches([batch]).add_column(0, "_seq", seq)
-                self._con.register("incoming", table)
-                self._con.execute(f"INSERT INTO records SELECT *, {_JSON_UTC} FROM incoming")  # noqa: S608 (constant)
-                self._con.unregister("incoming")
-                self._next_seq += batch.num_rows
-                added += batch.num_rows
+        for batch in batches:
+            seq = pa.array(np.arange(self._next_seq, self._next_seq + batch.num_rows))
+            table = pa.Table.from_batches([batch]).add_column(0, "_seq", seq)
+            self._con.register("incoming", table)
+            self._con.execute(f"INSERT INTO records SELECT *, {_JSON_UTC} FROM incoming")  # noqa: S608 (constant)
+            self._con.unregister("incoming")
+            self._next_seq += batch.num_rows
+            added += batch.num_rows
         return added
 
     def append_generated(self, rows: int, seed: int, start: date, end: datetime) -> int:
@@ -104,20 +125,19 @@ class Dataset:
         select = ", ".join(
             f'TRY_CAST("{c}" AS {_CSV_TYPES[c]})' if c in _CSV_TYPES else f'"{c}"' for c in _COLUMNS
         )
-        with self.write_lock:
-            before = self.count_all()
-            self._con.execute(
+        with self.changes():
+            inserted = self._con.execute(
                 f"INSERT INTO records SELECT ? + row_number() OVER () - 1, {select}, NULL "  # noqa: S608 (constant column names)
                 f"FROM {_READ_CSV}",
                 [self._next_seq, str(csv_path)],
             )
-            added = self.count_all() - before
+            added = inserted.fetchone()[0]
             self._next_seq += added
             self.render_pending()
         return added
 
     def render_pending(self) -> None:
-        """Render the UTC JSON of rows inserted or changed without it (caller holds the lock)."""
+        """Render the UTC JSON of rows inserted or changed without it (inside `changes()`)."""
         self._con.execute(f"UPDATE records SET _json_utc = {_JSON_UTC} WHERE _json_utc IS NULL")  # noqa: S608 (constant)
 
     def cursor(self, timezone: str = "UTC") -> duckdb.DuckDBPyConnection:
@@ -175,11 +195,11 @@ class Dataset:
         return self.cursor(timezone).sql(sql, params=params)
 
     def write(self, sql: str, params: list | None = None) -> None:
-        """Run a change (the caller holds `write_lock`)."""
+        """Run a change (inside `changes()`)."""
         self._con.execute(sql, params or [])
 
     def register(self, name: str, table: pa.Table) -> None:
-        """Expose an Arrow table to SQL as `name` (the caller holds `write_lock`)."""
+        """Expose an Arrow table to SQL as `name` (inside `changes()`)."""
         self._con.register(name, table)
 
     def unregister(self, name: str) -> None:
@@ -187,8 +207,8 @@ class Dataset:
         self._con.unregister(name)
 
     def column(self, sql: str, params: list | None = None) -> np.ndarray:
-        """The first column of a query as a numpy array."""
-        table = self._con.cursor().sql(sql, params=params or []).to_arrow_table()
+        """The first column of a query, as seen inside `changes()`, as a numpy array."""
+        table = self._con.sql(sql, params=params or []).to_arrow_table()
         return table.column(0).to_numpy()
 
     def touch(self, now: datetime) -> None:
