@@ -1,4 +1,4 @@
-"""A transient portal failure is retried by Dagster's retry policy until the load succeeds."""
+"""Dagster retries a transient portal failure until the load succeeds, and only that."""
 
 import duckdb
 from dagster import DagsterEventType, materialize
@@ -25,3 +25,24 @@ def test_a_transient_portal_fault_is_retried_to_success(data_dir, monkeypatch):
     assert "transient" in retries[0].event_specific_data.error.to_string()
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from bronze.service_requests").fetchone() == (500,)
+
+
+def test_a_permanent_portal_error_fails_at_once_with_the_librarys_message(data_dir, monkeypatch):
+    monkeypatch.setenv("MMDS_DATASET_ID", "no-such-dataset")
+    with FakePortal(rows=100, seed=1) as portal:
+        resource = PortalIngestResource(portal_url=portal.url, data_dir=str(data_dir))
+        with open_instance(data_dir / "dagster_home") as instance:
+            result = materialize(
+                [ingest_portal],
+                resources={"portal": resource},
+                instance=instance,
+                raise_on_error=False,
+            )
+
+    assert not result.success
+    types = [e.event_type for e in result.all_events]
+    assert DagsterEventType.STEP_UP_FOR_RETRY not in types
+    (failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    description = failure.step_failure_data.user_failure_data.description
+    assert description.startswith("Ingest failed:")
+    assert "HTTP 404" in description

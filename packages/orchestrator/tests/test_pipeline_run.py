@@ -4,7 +4,6 @@ import shutil
 
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
-from mmds_ingest.fake_portal import FakePortal
 from mmds_orchestrator.cli import app
 from mmds_orchestrator.defs.transform.project import default_project_dir
 from typer.testing import CliRunner
@@ -78,15 +77,3 @@ def test_a_failing_error_test_blocks_publish_and_keeps_the_serving_file(
     assert "orchestrator_forced_failure" in result.output
     assert "not published (serving file unchanged)" in result.output
     assert serving.read_bytes() == before
-
-
-def test_a_permanent_portal_error_fails_at_once_with_a_clear_message(data_dir, monkeypatch):
-    with FakePortal(rows=100, seed=1) as portal:
-        monkeypatch.setenv("MMDS_PORTAL_URL", portal.url)
-        monkeypatch.setenv("MMDS_DATASET_ID", "no-such-dataset")
-        result = runner.invoke(app, ["run"])
-
-    assert result.exit_code == 1
-    assert "FAILED: step ingest_portal: Ingest failed:" in result.output
-    assert "Traceback" not in result.output
-    assert not (data_dir / "serving.duckdb").exists()

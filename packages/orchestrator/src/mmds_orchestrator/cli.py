@@ -1,6 +1,7 @@
 """The `mmds` command: run the pipeline, open Dagster's UI, open the dashboard."""
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -151,13 +152,23 @@ def _settings() -> PipelineSettings:
 
 
 def _run_foreground(command: list[str], env: dict[str, str]) -> int:
-    """Run a server in the foreground; Ctrl-C stops it cleanly."""
+    """Run a server in the foreground; Ctrl-C, SIGINT or SIGTERM stop it and its children.
+
+    Interrupts are handled even when this process was started with SIGINT ignored (as shells do
+    for background jobs), so that the server, which inherits the disposition, can be stopped.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     process = subprocess.Popen(command, env=env)  # noqa: S603 - our own executables, no shell
     try:
         return process.wait()
     except KeyboardInterrupt:
-        process.terminate()
-        return process.wait()
+        process.send_signal(signal.SIGINT)  # servers shut their own children down on SIGINT
+        try:
+            return process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
 
 
 def _fail(message: str) -> NoReturn:
