@@ -476,7 +476,7 @@ REQUEST_TYPES: tuple[RequestType, ...] = tuple(
             0.0,
             0.0,
         ),
-        # Deprecated spellings seen in older rows.
+        # Made-up deprecated types, so both prefixes PORTAL.md names (`Z - `, `ZZ OLD - `) occur.
         ("ENG - Streets Operations", "Z - Street Issues Case", 2, 0.0, 0.0),
         ("ENG - Sanitation Services", "ZZ OLD - Abandoned Garbage Case", 2, 0.0, 0.0),
     )
