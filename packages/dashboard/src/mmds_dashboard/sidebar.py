@@ -67,7 +67,7 @@ def sidebar_filters(options: FilterOptions) -> Filters:
         for note in notes:
             st.warning(note)
         st.date_input(
-            "Opened between (local dates)",
+            "Date range (local)",
             key=DATES_KEY,
             min_value=options.first_date,
             max_value=options.last_date,

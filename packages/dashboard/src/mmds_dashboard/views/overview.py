@@ -38,6 +38,7 @@ for column, (label, key, decimals, lower_is_better) in zip(
         number(current, decimals=decimals),
         change(current, previous, decimals=decimals),
         delta_color="off" if current == previous else "inverse" if lower_is_better else "normal",
+        delta_arrow="off" if current == previous else "auto",
     )
 
 grain = series_grain(filters)
