@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import httpx
+from mmds_ingest.cli import app
+from typer.testing import CliRunner
 
 COMMAND = str(Path(sys.executable).with_name("mmds-ingest"))
 
@@ -33,9 +35,15 @@ def test_serves_until_sigterm_with_faults_from_flags():
 
 
 def test_bad_flags_are_refused_with_a_reason():
-    result = subprocess.run(
-        [COMMAND, "fake-portal", "--fault", "meteor_strike"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert result.returncode != 0
-    assert "unknown fault 'meteor_strike'" in result.stderr
+    result = CliRunner().invoke(app, ["fake-portal", "--fault", "meteor_strike"])
+    assert result.exit_code == 2
+    assert "unknown fault 'meteor_strike'" in result.output
+
+
+def test_an_unusable_extract_is_refused_without_a_traceback(tmp_path):
+    extract = tmp_path / "other.csv"
+    extract.write_text("a,b\n1,2\n")
+    result = CliRunner().invoke(app, ["fake-portal", "--from-csv", str(extract)])
+    assert result.exit_code == 2
+    assert "lacks the portal's fields" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -74,26 +74,32 @@ def fake_portal(
     ] = "parquet",
 ) -> None:
     """Serve a fake of the City's portal; prints its base URL (for MMDS_PORTAL_URL)."""
-    portal = FakePortal(
-        rows,
-        seed,
-        start=_date(start),
-        end=_instant(end),
-        quota=quota,
-        api_key_quota=api_key_quota,
-        from_csv=from_csv,
-        faults=[_fault(spec) for spec in fault or []],
-        parquet_style=parquet_style,
-        host=host,
-        port=port,
-    )
+    try:
+        portal = FakePortal(
+            rows,
+            seed,
+            start=_date(start),
+            end=_instant(end),
+            quota=quota,
+            api_key_quota=api_key_quota,
+            from_csv=from_csv,
+            faults=[_fault(spec) for spec in fault or []],
+            parquet_style=parquet_style,
+            host=host,
+            port=port,
+        ).start()
+    except (ValueError, OSError) as error:  # bad settings, a bad extract, a port in use
+        typer.echo(f"fake portal not started: {error}", err=True)
+        raise typer.Exit(2) from None
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
-    with portal:
-        typer.echo(portal.url, nl=True)
+    try:
+        typer.echo(portal.url)
         typer.echo(
             f"serving {portal.total_count()} rows at {portal.dataset_url} (Ctrl+C stops)", err=True
         )
         while not stopped.wait(0.5):
             pass
+    finally:
+        portal.stop()
