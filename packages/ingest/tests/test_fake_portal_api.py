@@ -169,6 +169,8 @@ def test_csv_export_uses_semicolon_and_bom_by_default(client: httpx.Client):
     plain = client.get("/exports/csv", params={"delimiter": ",", "with_bom": "false"}).content
     assert not plain.startswith("\ufeff".encode())
     assert plain.decode().splitlines()[0].split(",") == [f'"{name}"' for name in FIELDS]
+    nothing = client.get("/exports/csv", params={"where": "status = 'none'"}).content
+    assert nothing.decode("utf-8-sig").splitlines() == [";".join(f'"{n}"' for n in FIELDS)]
 
 
 def test_parquet_export_carries_native_types(client: httpx.Client):

@@ -56,10 +56,10 @@ def _json(relation) -> Iterator[bytes]:
 
 
 def _csv(relation, delimiter: str, with_bom: bool) -> Iterator[bytes]:
+    """CSV with a header (and the BOM) even when no row matches."""
+    reader = relation.to_arrow_reader(BATCH_ROWS)
     header = True
-    for batch in _batches(relation):
-        if not batch.num_rows and not header:
-            continue
+    for batch in _with_one_batch_at_least(reader):
         plain = pa.RecordBatch.from_arrays(
             [column.cast(pa.string()) for column in batch.columns], names=batch.schema.names
         )
@@ -70,6 +70,17 @@ def _csv(relation, delimiter: str, with_bom: bool) -> Iterator[bytes]:
         pa_csv.write_csv(plain, sink, options)
         header = False
         yield sink.getvalue()
+
+
+def _with_one_batch_at_least(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """The reader's non-empty batches, or one empty batch when it has none."""
+    empty = True
+    for batch in reader:
+        if batch.num_rows or empty:
+            yield batch
+            empty = False
+    if empty:
+        yield pa.RecordBatch.from_pylist([], schema=reader.schema)
 
 
 class _ChunkSink(io.RawIOBase):
