@@ -36,10 +36,7 @@ def integer(params: Params, name: str, default: int, low: int, high: int | None)
 
 
 def zone_name(params: Params) -> str:
-    """The `timezone` parameter (UTC by default), checked against the IANA database.
-
-    Only names made of letters, digits and `_+-/` pass, so the result is safe to quote in SQL.
-    """
+    """The `timezone` parameter (UTC by default), checked against the IANA database."""
     name = last(params, "timezone", "UTC") or "UTC"
     try:
         if not _ZONE_NAME.match(name):
