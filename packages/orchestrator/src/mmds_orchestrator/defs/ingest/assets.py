@@ -1,7 +1,6 @@
 """The ingest asset: the portal's records into `bronze.service_requests` and `bronze._loads`."""
 
-import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from dagster import (
     RetryPolicy,
     multi_asset,
 )
+from mmds_ingest import LoadResult, errors
 
 from mmds_orchestrator.defs.ingest.resources import PortalIngestResource
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
@@ -62,8 +62,6 @@ def ingest_portal(
     context: AssetExecutionContext, portal: PortalIngestResource, config: RefreshConfig
 ) -> Iterator[MaterializeResult]:
     """Load new and changed records (or everything, with `full_refresh`) in one transaction."""
-    from mmds_ingest import errors
-
     transient = (errors.PortalUnavailableError, errors.WarehouseLockedError)
     try:
         result = portal.load(full_refresh=config.full_refresh)
@@ -83,13 +81,10 @@ def ingest_portal(
     )
 
 
-def load_metadata(result: Any) -> dict[str, Any]:
+def load_metadata(result: LoadResult) -> dict[str, Any]:
     """The `LoadResult` as flat Dagster metadata (instants as ISO text, absent values dropped)."""
-    fields: Mapping[str, Any] = (
-        dataclasses.asdict(result) if dataclasses.is_dataclass(result) else vars(result)
-    )
     metadata: dict[str, Any] = {}
-    for key, value in fields.items():
+    for key, value in result.as_dict().items():
         if value is None:
             continue
         if isinstance(value, datetime):

@@ -1,9 +1,9 @@
 """The ingest library as a Dagster resource: portal location, API key and data dir."""
 
-from typing import Any
-
 import duckdb
 from dagster import ConfigurableResource
+from mmds_ingest import IngestSettings, LoadResult, run_load
+from mmds_ingest.client import PortalClient
 from pydantic import Field
 
 
@@ -18,26 +18,20 @@ class PortalIngestResource(ConfigurableResource):
     data_dir: str = Field(description="Absolute directory holding warehouse.duckdb.")
     portal_api_key: str | None = Field(default=None, description="Opendatasoft API key (secret).")
 
-    def ingest_settings(self) -> Any:
+    def ingest_settings(self) -> IngestSettings:
         """The ingest library's settings with this resource's values on top of the environment."""
-        from mmds_ingest.settings import IngestSettings
-
         return IngestSettings(
             portal_url=self.portal_url,
             data_dir=self.data_dir,
             portal_api_key=self.portal_api_key,
         )
 
-    def load(self, full_refresh: bool) -> Any:
+    def load(self, full_refresh: bool) -> LoadResult:
         """Run one load (one transaction) and return the library's `LoadResult`."""
-        from mmds_ingest import run_load
-
         return run_load(self.ingest_settings(), full_refresh=full_refresh)
 
     def portal_total_count(self) -> int:
         """How many records the portal holds right now (`total_count`)."""
-        from mmds_ingest.client import PortalClient
-
         with PortalClient(self.ingest_settings()) as client:
             return client.count()
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mmds_transform
 from dagster_dbt import DbtProject
 
 # Folders dbt writes into, or that hold no project source: ignored by the staleness check.
@@ -24,13 +25,7 @@ def dbt_executable() -> Path:
 
 def default_project_dir() -> Path:
     """The dbt project shipped by mmds-transform."""
-    try:
-        from mmds_transform import project_dir
-    except ImportError as error:
-        raise DbtProjectError(
-            "mmds-transform does not provide `project_dir()` yet: the dbt project cannot be found."
-        ) from error
-    return Path(project_dir())
+    return Path(mmds_transform.project_dir())
 
 
 def prepare_dbt_project(project_dir: Path, artifacts_dir: Path, data_dir: Path) -> DbtProject:
