@@ -125,6 +125,18 @@ def test_faults_can_target_one_endpoint_and_last_until_cleared(fake_portal: Fake
     assert fake_portal.faults_fired == {"server_error": 3}
 
 
+def test_faults_can_hit_a_share_of_requests_for_soak_tests():
+    with FakePortal(
+        rows=10, seed=3, faults=["server_error:times=always,probability=0.3"]
+    ) as portal:
+        codes = [httpx.get(portal.dataset_url).status_code for _ in range(60)]
+        fired = portal.faults_fired["server_error"]
+    assert fired == sum(code >= 500 for code in codes)
+    assert 5 <= fired <= 35
+    with pytest.raises(ValueError, match="probability must be above 0"):
+        Fault.parse("rate_limit:probability=0")
+
+
 def test_faults_given_at_start_and_over_http():
     with FakePortal(rows=10, faults=["server_error:times=1,statuses=502"]) as portal:
         assert httpx.get(portal.dataset_url).status_code == 502

@@ -23,7 +23,8 @@ Faults (`portal.inject(kind, times=1, endpoint="any"|"metadata"|"records"|"expor
 `rate_limit` (retry_after), `server_error` (statuses, e.g. (502, 503)), `drop_connection` and
 `truncated_body` (after_bytes; exports only by default), `slow_first_byte` (seconds),
 `html_error_page`, `schema_change` (change="added"|"removed"|"renamed", field, to; in force
-until cleared). `times=None` keeps a fault in force until `clear_faults()`.
+until cleared). `times=None` keeps a fault in force until `clear_faults()`; `probability=p`
+hits only that share of matching requests (seeded).
 
 HTTP control calls (paths the real portal does not use): `POST /__fake__/advance?days=1`,
 `GET /__fake__/faults`, `POST /__fake__/faults?spec=kind:key=value`, `DELETE /__fake__/faults`,

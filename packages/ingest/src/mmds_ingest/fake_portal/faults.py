@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 from mmds_ingest.fake_portal.schema import changed_fields
 
 
@@ -40,17 +42,28 @@ _UNSET: Any = object()
 
 @dataclass
 class Fault:
-    """One injected fault: fires on the next `times` matching requests (None: until cleared)."""
+    """One injected fault: fires on the next `times` matching requests (None: until cleared).
+
+    With `probability` below 1, each matching request is hit only with that chance (drawn from
+    the portal's seeded generator), which suits soak tests.
+    """
 
     kind: FaultKind
     times: int | None = 1
     endpoint: str = "any"
     options: dict[str, Any] = field(default_factory=dict)
+    probability: float = 1.0
     fired: int = 0
 
     @classmethod
     def make(
-        cls, kind: str, *, times: int | None = _UNSET, endpoint: str | None = None, **options
+        cls,
+        kind: str,
+        *,
+        times: int | None = _UNSET,
+        endpoint: str | None = None,
+        probability: float = 1.0,
+        **options,
     ) -> "Fault":
         """Validate a fault and fill in defaults; raise ValueError saying what is allowed."""
         try:
@@ -73,7 +86,9 @@ class Fault:
         endpoint = endpoint or _DEFAULT_ENDPOINT.get(fault_kind, "any")
         if endpoint not in ENDPOINTS:
             raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, got {endpoint!r}")
-        return cls(fault_kind, times, endpoint, merged)
+        if not 0 < probability <= 1:
+            raise ValueError(f"probability must be above 0 and at most 1, got {probability}")
+        return cls(fault_kind, times, endpoint, merged, probability)
 
     @classmethod
     def parse(cls, spec: str) -> "Fault":
@@ -88,8 +103,13 @@ class Fault:
         times = settings.pop("times", _UNSET)
         if times is not _UNSET:
             times = None if times in ("", "always", "none") else int(times)
+        try:
+            probability = float(settings.pop("probability", 1.0))
+        except ValueError:
+            raise ValueError(f"probability in {spec!r} must be a number") from None
+        endpoint = settings.pop("endpoint", None)
         return cls.make(
-            kind.strip(), times=times, endpoint=settings.pop("endpoint", None), **settings
+            kind.strip(), times=times, endpoint=endpoint, probability=probability, **settings
         )
 
     def describe(self) -> dict[str, Any]:
@@ -98,6 +118,7 @@ class Fault:
             "kind": self.kind.value,
             "times": self.times,
             "endpoint": self.endpoint,
+            "probability": self.probability,
             **{k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()},
         }
 
@@ -118,10 +139,11 @@ def _coerce(kind: str, key: str, value: Any, default: Any) -> Any:
 class FaultPlan:
     """The faults in force, consumed request by request, with counts of what fired."""
 
-    def __init__(self) -> None:
+    def __init__(self, seed: int = 0) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._fired: Counter[str] = Counter()
+        self._chance = np.random.default_rng([seed, 7_919])
 
     def add(self, fault: Fault) -> None:
         """Put a fault in force."""
@@ -151,6 +173,8 @@ class FaultPlan:
                 if fault.endpoint not in ("any", endpoint):
                     continue
                 if any(other.kind is fault.kind for other in taken):
+                    continue
+                if fault.probability < 1 and self._chance.random() >= fault.probability:
                     continue
                 taken.append(fault)
                 self._fired[fault.kind.value] += 1

@@ -83,7 +83,12 @@ class FakePortal:
                 dataset.append_generated(options["rows"], options["seed"], options["start"], end)
             self._rows_per_day = max(dataset.count_all(), 1) / span_days(options["start"], end)
             self._state = PortalState(
-                dataset, self.dataset_id, self._quotas, self._parquet_style, self._advance_dict
+                dataset,
+                self.dataset_id,
+                self._quotas,
+                self._parquet_style,
+                self._advance_dict,
+                seed=options["seed"],
             )
             for fault in self._initial_faults:
                 self._state.faults.add(fault)

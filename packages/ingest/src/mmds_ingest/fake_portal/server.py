@@ -58,13 +58,14 @@ class PortalState:
         quotas: tuple[int | None, int | None],
         parquet_style: str,
         advance: Callable[[float], dict],
+        seed: int = 0,
     ) -> None:
         self.dataset = dataset
         self.dataset_id = dataset_id
         self.anonymous_quota, self.keyed_quota = (DailyQuota(limit) for limit in quotas)
         self.parquet_style = parquet_style
         self.advance = advance
-        self.faults = FaultPlan()
+        self.faults = FaultPlan(seed)
         self.seen: deque[SeenRequest] = deque(maxlen=SEEN_REQUESTS_KEPT)
 
     def fields(self, schema_fault: Fault | None) -> tuple[Field, ...]:
