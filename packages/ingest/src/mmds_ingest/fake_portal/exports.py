@@ -1,4 +1,4 @@
-"""Export bodies streamed batch by batch from a DuckDB cursor, in constant memory."""
+"""Export bodies streamed batch by batch from a DuckDB relation, in constant memory."""
 
 import io
 from collections.abc import Iterator
@@ -20,10 +20,6 @@ BATCH_ROWS = 20_000
 BOM = "\ufeff".encode()
 
 
-def _batches(relation: duckdb.DuckDBPyRelation) -> Iterator[pa.RecordBatch]:
-    yield from relation.to_arrow_reader(BATCH_ROWS)
-
-
 def joined_text(column: pa.Array) -> bytes:
     """The values of a string column back to back, without making a Python string per value."""
     if column.null_count:
@@ -39,7 +35,7 @@ def joined_text(column: pa.Array) -> bytes:
 
 def json_lines(relation: duckdb.DuckDBPyRelation) -> Iterator[bytes]:
     """Records as JSON, one a line (the relation renders each with its newline)."""
-    for batch in _batches(relation):
+    for batch in relation.to_arrow_reader(BATCH_ROWS):
         if batch.num_rows:
             yield joined_text(batch.column(0))
 
