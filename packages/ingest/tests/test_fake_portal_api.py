@@ -224,6 +224,16 @@ def test_daily_quota_is_answered_with_429_once_spent():
     assert third.json()["error_code"] == "TooManyRequestsError"
 
 
+def test_rate_limit_reset_can_be_an_iso_instant():
+    with FakePortal(rows=5, rate_limit_reset="iso") as portal:
+        reset = httpx.get(portal.dataset_url).headers["X-RateLimit-Reset"]
+    midnight = datetime.fromisoformat(reset)
+    assert midnight.utcoffset().total_seconds() == 0
+    assert (midnight.hour, midnight.minute) == (0, 0)
+    with pytest.raises(ValueError, match="rate_limit_reset must be one of"):
+        FakePortal(rate_limit_reset="tomorrow")
+
+
 def test_an_api_key_draws_on_its_own_larger_quota():
     with FakePortal(rows=20, seed=1, quota=1, api_key_quota=3) as portal:
         anonymous = [httpx.get(portal.dataset_url).status_code for _ in range(2)]

@@ -69,6 +69,9 @@ def fake_portal(
             "'schema_change:change=removed,field=local_area'.",
         ),
     ] = None,
+    rate_limit_reset: Annotated[
+        str, typer.Option(help="X-RateLimit-Reset as 'epoch' seconds or an 'iso' instant.")
+    ] = "epoch",
     parquet_style: Annotated[
         str, typer.Option(help="Parquet export typing: 'parquet' (native) or 'parquet_text'.")
     ] = "parquet",
@@ -85,6 +88,7 @@ def fake_portal(
             from_csv=from_csv,
             faults=[_fault(spec) for spec in fault or []],
             parquet_style=parquet_style,
+            rate_limit_reset=rate_limit_reset,
             host=host,
             port=port,
         ).start()

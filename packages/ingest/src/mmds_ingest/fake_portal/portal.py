@@ -13,6 +13,7 @@ from mmds_ingest.fake_portal.changes import AdvanceSummary, advance
 from mmds_ingest.fake_portal.dataset import Dataset
 from mmds_ingest.fake_portal.faults import Fault
 from mmds_ingest.fake_portal.generator import DEFAULT_END, DEFAULT_START, span_days
+from mmds_ingest.fake_portal.quota import RESET_STYLES
 from mmds_ingest.fake_portal.schema import DATASET_ID
 from mmds_ingest.fake_portal.server import API_PREFIX, PortalState, SeenRequest, make_server
 
@@ -37,6 +38,7 @@ class FakePortal:
         from_csv: str | Path | None = None,
         faults: Iterable[Fault | str] = (),
         parquet_style: str = "parquet",
+        rate_limit_reset: str = "epoch",
         host: str = "127.0.0.1",
         port: int = 0,
         dataset_id: str = DATASET_ID,
@@ -45,6 +47,11 @@ class FakePortal:
             raise ValueError(
                 f"parquet_style must be one of {PARQUET_STYLES}, got {parquet_style!r}"
             )
+        if rate_limit_reset not in RESET_STYLES:
+            raise ValueError(
+                f"rate_limit_reset must be one of {RESET_STYLES}, got {rate_limit_reset!r}"
+            )
+        self._reset_style = rate_limit_reset
         for name, limit in (("quota", quota), ("api_key_quota", api_key_quota)):
             if limit is not None and limit < 0:
                 raise ValueError(f"{name} must be zero or more (None: unlimited), got {limit}")
@@ -89,6 +96,7 @@ class FakePortal:
                 self._parquet_style,
                 self._advance_dict,
                 seed=options["seed"],
+                reset_style=self._reset_style,
             )
             for fault in self._initial_faults:
                 self._state.faults.add(fault)

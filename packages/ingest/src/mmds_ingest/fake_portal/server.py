@@ -59,10 +59,13 @@ class PortalState:
         parquet_style: str,
         advance: Callable[[float], dict],
         seed: int = 0,
+        reset_style: str = "epoch",
     ) -> None:
         self.dataset = dataset
         self.dataset_id = dataset_id
-        self.anonymous_quota, self.keyed_quota = (DailyQuota(limit) for limit in quotas)
+        self.anonymous_quota, self.keyed_quota = (
+            DailyQuota(limit, reset_style) for limit in quotas
+        )
         self.parquet_style = parquet_style
         self.advance = advance
         self.faults = FaultPlan(seed)
@@ -250,7 +253,7 @@ class PortalHandler(BaseHTTPRequestHandler):
             self._error(500, "InternalServerError", message, rate_headers)
 
     def _quota_exhausted(self, headers: dict[str, str]) -> None:
-        reset = datetime.fromtimestamp(int(headers["X-RateLimit-Reset"]), UTC)
+        reset = DailyQuota.next_reset()
         retry_after = max(int((reset - datetime.now(UTC)).total_seconds()), 1)
         payload = {
             "error_code": "TooManyRequestsError",
