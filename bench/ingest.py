@@ -12,6 +12,7 @@ floor_seconds, ratio_to_floor, changed_rows, incremental_seconds, incremental_ra
 
 import argparse
 import json
+import logging
 import resource
 import shutil
 import subprocess
@@ -70,6 +71,8 @@ def advance_until_changed(url: str, share: float, rows: int) -> int:
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)

@@ -12,7 +12,7 @@ import pytest
 from mmds_ingest import IngestSettings, run_load
 from mmds_ingest.fake_portal import FakePortal
 
-TRIALS = 12
+TRIALS = 10
 LOADER = (
     "import sys; from mmds_ingest import IngestSettings, run_load; "
     "run_load(IngestSettings(), full_refresh=sys.argv[1] == 'full')"
