@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mmds_ingest import IngestSettings, LoadResult, run_load
+from mmds_ingest import IngestError, IngestSettings, LoadResult, run_load
 from mmds_ingest.fake_portal import FakePortal
 from mmds_transform import DbtCommandError, run_dbt
 
@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         build = seed_and_build(args.data_dir, args.rows, args.seed)
-    except DbtCommandError as error:
-        print(error, file=sys.stderr)
+    except (IngestError, DbtCommandError) as error:
+        print(f"seeded build failed: {error}", file=sys.stderr)
         return 1
     print(json.dumps(_summary(build)))
     return 0
