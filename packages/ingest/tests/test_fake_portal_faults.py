@@ -126,10 +126,9 @@ def test_faults_can_target_one_endpoint_and_last_until_cleared(fake_portal: Fake
 
 
 def test_faults_can_hit_a_share_of_requests_for_soak_tests():
-    with FakePortal(
-        rows=10, seed=3, faults=["server_error:times=always,probability=0.3"]
-    ) as portal:
-        codes = [httpx.get(portal.dataset_url).status_code for _ in range(60)]
+    sometimes = "server_error:times=always,probability=0.3"
+    with FakePortal(rows=10, seed=3, faults=[sometimes]) as portal, httpx.Client() as client:
+        codes = [client.get(portal.dataset_url).status_code for _ in range(60)]
         fired = portal.faults_fired["server_error"]
     assert fired == sum(code >= 500 for code in codes)
     assert 5 <= fired <= 35

@@ -15,8 +15,8 @@
 
 Constructor: `FakePortal(rows=10_000, seed=0, *, start=date(2022, 1, 1), end=<fixed instant>,
 quota=None, api_key_quota=None, from_csv=None, faults=(), parquet_style="parquet",
-rate_limit_reset="epoch", host="127.0.0.1", port=0)`. Quotas are daily; None is unlimited; requests with an API key
-(`Authorization: Apikey <key>` or `apikey=`) draw on `api_key_quota`.
+rate_limit_reset="epoch", host="127.0.0.1", port=0)`. Quotas are daily; None is unlimited;
+requests with an API key (`Authorization: Apikey <key>` or `apikey=`) draw on `api_key_quota`.
 `faults` takes `Fault` objects or specs like `"rate_limit:times=2,retry_after=0"`.
 
 Faults (`portal.inject(kind, times=1, endpoint="any"|"metadata"|"records"|"exports", **opts)`):
