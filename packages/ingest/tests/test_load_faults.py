@@ -2,6 +2,7 @@
 the rest fail the load with a message naming the problem and leave the warehouse as it was."""
 
 import re
+import threading
 import time
 
 import pytest
@@ -10,6 +11,7 @@ from mmds_ingest.errors import (
     PayloadError,
     PortalRequestError,
     PortalUnavailableError,
+    ReconciliationError,
     SchemaDriftError,
 )
 from pydantic import SecretStr
@@ -141,3 +143,18 @@ def test_unknown_dataset_is_refused_without_retrying_and_hides_the_key(
     with pytest.raises(PortalRequestError, match="HTTP 404") as failure:
         run_load(settings)
     assert "s3cr3t-key" not in str(failure.value)
+
+
+def test_portal_changing_during_the_export_fails_the_load_and_changes_nothing(
+    fake_portal, ingest_settings, loaded, snapshot_warehouse
+):
+    fake_portal.inject("slow_first_byte", times=1, seconds=1.5, endpoint="exports")
+    mover = threading.Timer(0.5, fake_portal.advance, kwargs={"days": 10})
+    mover.start()
+
+    with pytest.raises(ReconciliationError, match="changed meanwhile: run the load again"):
+        run_load(ingest_settings.model_copy(update={"lookback_days": 30}))
+
+    mover.join()
+    assert snapshot_warehouse() == loaded
+    assert run_load(ingest_settings).status == "succeeded"
