@@ -45,6 +45,7 @@ LOCAL_AREAS: tuple[tuple[str, float, float, int], ...] = (
     ("West Point Grey", 49.2659, -123.2015, 197),
 )
 UNKNOWN_AREA = "Unknown"
+UNKNOWN_REQUEST_TYPE = "(unknown)"
 
 # (request type, department, relative volume, located: has an address when reported)
 REQUEST_TYPES: tuple[tuple[str, str, int, bool], ...] = (
@@ -74,6 +75,7 @@ REQUEST_TYPES: tuple[tuple[str, str, int, bool], ...] = (
     ("ZZ OLD - Urban Issues on City Property Case", "ENG - Streets Operations", 12, True),
     ("ZZ OLD - Tower Crane Site Survey Case", "DBL - Services Centre", 4, True),
     ("Z - Snow Removal Inquiry Case", "ENG - Streets Operations", 6, False),
+    (UNKNOWN_REQUEST_TYPE, "311 Contact Centre", 3, False),  # requests sent without a type
 )
 CHANNELS: tuple[tuple[str, int], ...] = (
     ("WEB", 4499),
@@ -276,7 +278,7 @@ def _dims(con: duckdb.DuckDBPyConnection) -> None:
             _type_id(name),
             name,
             department,
-            department.split(" - ")[0] if " - " in department else "CSG",
+            department.split(" - ")[0],
             name.startswith(("ZZ OLD - ", "Z - ")),
             _category(name),
         )
