@@ -12,7 +12,8 @@ def shell_blocks(markdown: str) -> list[list[str]]:
     """Every bash/sh block of a markdown text, as its command lines (comments dropped)."""
     blocks = []
     for match in FENCE.finditer(markdown):
-        lines = [line.split(" #", 1)[0].strip() for line in match["body"].splitlines()]
+        body = match["body"].replace("\\\n", " ")  # join continued lines
+        lines = [line.split(" #", 1)[0].strip() for line in body.splitlines()]
         blocks.append([line for line in lines if line and not line.startswith("#")])
     return blocks
 
