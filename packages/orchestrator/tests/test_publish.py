@@ -77,6 +77,15 @@ def test_a_reader_keeps_its_snapshot_while_a_new_file_is_published(tmp_path):
     assert _query(serving, "select count(*) from gold.fct_service_requests") == [(5,)]
 
 
+def test_publishing_without_any_recorded_test_result_leaves_the_table_empty(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    _warehouse(warehouse, requests=1)
+
+    publish_serving_file(warehouse, serving, [])
+
+    assert _query(serving, "select count(*) from meta.test_results") == [(0,)]
+
+
 def test_a_warehouse_without_gold_is_refused_and_the_serving_file_is_untouched(tmp_path):
     warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
     _warehouse(warehouse, requests=3)

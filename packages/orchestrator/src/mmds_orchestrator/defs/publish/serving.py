@@ -87,10 +87,11 @@ def _copy(
         "create table meta.test_results "
         "(test_name varchar, model_name varchar, status varchar, failures bigint)"
     )
-    connection.executemany(
-        "insert into meta.test_results values (?, ?, ?, ?)",
-        [[r.test_name, r.model_name, r.status, r.failures] for r in test_results],
-    )
+    if test_results:  # executemany refuses an empty list
+        connection.executemany(
+            "insert into meta.test_results values (?, ?, ?, ?)",
+            [[r.test_name, r.model_name, r.status, r.failures] for r in test_results],
+        )
     load = connection.execute(
         "select load_id from warehouse.bronze._loads order by finished_at desc limit 1"
     ).fetchone()
