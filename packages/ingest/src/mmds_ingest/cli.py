@@ -61,6 +61,7 @@ def load(
 ) -> None:
     """Load new and changed requests from the portal (everything on the first run)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     try:
         result = run_load(_settings(data_dir, portal_url), full_refresh=full_refresh)
     except IngestError as error:
