@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 from mmds_ingest import IngestSettings, run_load
 from mmds_ingest.fake_portal import FakePortal
-from mmds_transform import run_dbt
+from mmds_transform import dbt_target_dir, run_dbt
 
 PORTAL_END = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 CHANGED_FRACTION = 0.01
@@ -73,7 +73,7 @@ def timed_build(data_dir: Path) -> dict[str, float]:
     started = time.perf_counter()
     run_dbt(["build"], data_dir)
     wall = time.perf_counter() - started
-    results = json.loads((data_dir / "dbt/target/run_results.json").read_text(encoding="utf-8"))
+    results = json.loads((dbt_target_dir(data_dir) / "run_results.json").read_text("utf-8"))
     models = sum(
         r["execution_time"] for r in results["results"] if r["unique_id"].startswith("model.")
     )

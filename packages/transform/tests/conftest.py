@@ -23,7 +23,7 @@ import pytest
 from mmds_ingest import LoadResult
 from mmds_ingest.bronze import ensure_schema
 from mmds_ingest.fake_portal import AdvanceSummary
-from mmds_transform import run_dbt
+from mmds_transform import dbt_target_dir, run_dbt
 
 sys.path.insert(0, str(Path(__file__).parent))
 import seeded_warehouse
@@ -53,7 +53,7 @@ class WarehouseHistory:
 
     @property
     def target_dir(self) -> Path:
-        return self.data_dir / "dbt" / "target"
+        return dbt_target_dir(self.data_dir)
 
     def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
         """Run a read-only query against the warehouse."""
@@ -78,7 +78,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseHisto
     finally:
         portal.stop()
     second_build = seeded_warehouse.dbt_build(data_dir)
-    fact_sql = data_dir / "dbt/target/run/mmds/models/marts/fct_service_requests.sql"
+    fact_sql = dbt_target_dir(data_dir) / "run/mmds/models/marts/fct_service_requests.sql"
     second_fact_sql = fact_sql.read_text(encoding="utf-8")
     with closing(duckdb.connect(str(data_dir / "warehouse.duckdb"))) as con:
         con.execute("create table main.fct_after_incremental as from gold.fct_service_requests")

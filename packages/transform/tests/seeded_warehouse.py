@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mmds_ingest import IngestError, IngestSettings, LoadResult, run_load
 from mmds_ingest.fake_portal import FakePortal
-from mmds_transform import DbtCommandError, run_dbt
+from mmds_transform import DbtCommandError, dbt_target_dir, run_dbt
 
 # A fixed instant in the past: the generated data is the same on every run, and no generated
 # timestamp is ever later than the clock of the machine running the tests.
@@ -61,7 +61,7 @@ def dbt_build(data_dir: Path, *extra_args: str) -> dict:
 
 def read_run_results(data_dir: Path) -> dict:
     """Return the ``run_results.json`` of the last dbt command run on the data directory."""
-    path = Path(data_dir) / "dbt" / "target" / "run_results.json"
+    path = dbt_target_dir(data_dir) / "run_results.json"
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -15,5 +15,5 @@ def test_dbt_env_makes_the_data_dir_absolute_and_turns_telemetry_off(tmp_path, m
     monkeypatch.chdir(tmp_path)
     env = dbt_env("data", base={})
     assert env["MMDS_DATA_DIR"] == str(tmp_path / "data")
-    assert Path(env["DBT_TARGET_PATH"]).is_relative_to(tmp_path / "data")
+    assert Path(env["DBT_TARGET_PATH"]) == tmp_path / "data" / "transform" / "target"
     assert env["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "false"

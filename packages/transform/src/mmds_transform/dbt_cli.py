@@ -8,24 +8,33 @@ from pathlib import Path
 
 from mmds_transform.project import profiles_dir, project_dir
 
+# Under MMDS_DATA_DIR, `dbt/` belongs to the orchestrator (docs/contracts.md): our own runs keep
+# their artefacts apart so they never overwrite the orchestrator's manifest.
+ARTEFACTS_DIR = "transform"
+
 
 class DbtCommandError(RuntimeError):
     """A dbt command exited with a non-zero status; the message holds the end of its output."""
+
+
+def dbt_target_dir(data_dir: Path | str) -> Path:
+    """Return where ``run_dbt`` makes dbt write its artefacts (manifest, run results, docs)."""
+    return Path(data_dir).expanduser().resolve() / ARTEFACTS_DIR / "target"
 
 
 def dbt_env(data_dir: Path | str, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return an environment for dbt: ``MMDS_DATA_DIR`` made absolute, telemetry off.
 
     ``base`` defaults to the current process environment. dbt writes its artefacts (manifest,
-    run results, logs) under ``<data_dir>/dbt/`` rather than inside the installed package.
+    run results, logs) under ``<data_dir>/transform/`` rather than inside the installed package.
     """
     data_path = Path(data_dir).expanduser().resolve()
     env = dict(os.environ if base is None else base)
     env.update(
         MMDS_DATA_DIR=str(data_path),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        DBT_TARGET_PATH=str(data_path / "dbt" / "target"),
-        DBT_LOG_PATH=str(data_path / "dbt" / "logs"),
+        DBT_TARGET_PATH=str(dbt_target_dir(data_path)),
+        DBT_LOG_PATH=str(data_path / ARTEFACTS_DIR / "logs"),
     )
     return env
 
