@@ -39,6 +39,7 @@ from mmds_ingest.fake_portal.faults import Fault, FaultKind
 from mmds_ingest.fake_portal.generator import generate_batches, generate_records
 from mmds_ingest.fake_portal.odsql import ODSQLError
 from mmds_ingest.fake_portal.portal import FakePortal
+from mmds_ingest.fake_portal.server import SeenRequest
 
 __all__ = [
     "AdvanceSummary",
@@ -46,6 +47,7 @@ __all__ = [
     "Fault",
     "FaultKind",
     "ODSQLError",
+    "SeenRequest",
     "generate_batches",
     "generate_records",
 ]
