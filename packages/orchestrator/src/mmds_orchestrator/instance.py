@@ -1,8 +1,10 @@
 """Dagster's persistent instance under `MMDS_DATA_DIR/dagster_home`."""
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 
@@ -27,7 +29,10 @@ def prepare_dagster_home(home: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
+        # written beside and renamed: a concurrent `mmds run` never reads half a file
+        partial = home / f".dagster.yaml.{os.getpid()}"
+        partial.write_text(DAGSTER_YAML, encoding="utf-8")
+        os.replace(partial, config)
     return home
 
 
@@ -39,5 +44,40 @@ def open_instance(home: Path) -> DagsterInstance:
     if storage.supports_global_concurrency_limits:
         limit = storage.get_concurrency_info(WAREHOUSE_POOL).slot_count
         if limit != 1:
-            storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
+            try:
+                storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
+            except Exception:  # e.g. a concurrent `mmds run` created the pool a moment before
+                if storage.get_concurrency_info(WAREHOUSE_POOL).slot_count != 1:
+                    raise
     return instance
+
+
+def release_abandoned_runs(instance: DagsterInstance, tags: Mapping[str, str]) -> list[str]:
+    """Mark runs carrying `tags` whose process is gone as failed and free their pool slots.
+
+    A run killed with SIGKILL (or by a crash) never reports its end: it stays "started" and keeps
+    its `warehouse` slot, so every later run would wait for that slot forever. Returns the ids.
+    """
+    in_progress = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+    released = []
+    for run in instance.get_runs(RunsFilter(statuses=in_progress, tags=dict(tags))):
+        pids = (e.dagster_event.pid for e in instance.all_logs(run.run_id) if e.dagster_event)
+        pid = next((pid for pid in pids if pid), None)
+        if pid is None or _alive(pid):
+            continue
+        instance.report_run_failed(run, f"The process of this run (pid {pid}) is gone: killed?")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(run.run_id)
+    return released
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():  # a dead run's pid reused by this very process
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
