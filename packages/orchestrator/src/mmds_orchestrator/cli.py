@@ -152,22 +152,25 @@ def _settings() -> PipelineSettings:
 
 
 def _run_foreground(command: list[str], env: dict[str, str]) -> int:
-    """Run a server in the foreground; Ctrl-C, SIGINT or SIGTERM stop it and its children.
+    """Run a server in the foreground; Ctrl-C, SIGINT or SIGTERM stop it and all its children.
 
-    Interrupts are handled even when this process was started with SIGINT ignored (as shells do
-    for background jobs), so that the server, which inherits the disposition, can be stopped.
+    The server runs in its own process group, and interrupts are forwarded to the whole group:
+    servers that start further processes (Dagster's daemon and webserver, Streamlit) stop too,
+    even when only this process was signalled or it was started with SIGINT ignored.
     """
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    process = subprocess.Popen(command, env=env)  # noqa: S603 - our own executables, no shell
+    process = subprocess.Popen(  # noqa: S603 - our own executables, no shell
+        command, env=env, start_new_session=True
+    )
     try:
         return process.wait()
     except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)  # servers shut their own children down on SIGINT
+        os.killpg(process.pid, signal.SIGINT)
         try:
             return process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             return process.wait()
 
 
