@@ -54,7 +54,9 @@ class RunSummary:
         return lines
 
 
-def summarize(run_id: str, succeeded: bool, seconds: float, events: Iterable[DagsterEvent]):
+def summarize(
+    run_id: str, succeeded: bool, seconds: float, events: Iterable[DagsterEvent]
+) -> RunSummary:
     """Fold a run's events into a `RunSummary`."""
     summary = RunSummary(run_id=run_id, succeeded=succeeded, seconds=seconds)
     for event in events:
