@@ -65,6 +65,12 @@ def ingest_portal(
     transient = (errors.PortalUnavailableError, errors.WarehouseLockedError)
     try:
         result = portal.load(full_refresh=config.full_refresh)
+        if result.mode == "incremental" and _source_deleted_records(portal):
+            context.log.info(
+                "Bronze holds more rows than the portal: records were deleted at the source, "
+                "which only a full load can see; running one."
+            )
+            result = portal.load(full_refresh=True)
     except transient as error:
         raise Failure(
             description=f"Ingest attempt {context.retry_number + 1} failed (transient): {error}",
@@ -79,6 +85,13 @@ def ingest_portal(
         asset_key=BRONZE_LOADS,
         metadata={key: metadata[key] for key in ("load_id", "mode", "status") if key in metadata},
     )
+
+
+def _source_deleted_records(portal: PortalIngestResource) -> bool:
+    """Whether bronze holds more rows than the portal now counts (an incremental load never
+    deletes: the rows the portal dropped are not in its export)."""
+    bronze_rows, _ = portal.bronze_state()
+    return bronze_rows > portal.portal_total_count()
 
 
 def load_metadata(result: LoadResult) -> dict[str, Any]:

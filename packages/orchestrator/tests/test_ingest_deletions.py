@@ -1,0 +1,28 @@
+"""Records deleted at the source leave bronze at the next run, not only at the weekly full load."""
+
+from datetime import UTC, datetime
+
+import duckdb
+from dagster import materialize
+from mmds_ingest.fake_portal import FakePortal
+from mmds_orchestrator.defs.ingest.assets import ingest_portal
+from mmds_orchestrator.defs.ingest.resources import PortalIngestResource
+from mmds_orchestrator.instance import open_instance
+
+
+def test_an_incremental_run_after_deletions_reconciles_bronze_with_a_full_load(data_dir):
+    with FakePortal(rows=500, seed=1, end=datetime(2026, 6, 30, 12, tzinfo=UTC)) as portal:
+        resource = PortalIngestResource(portal_url=portal.url, data_dir=str(data_dir))
+        with open_instance(data_dir / "dagster_home") as instance:
+            materialize([ingest_portal], resources={"portal": resource}, instance=instance)
+            deleted = 0
+            while not deleted:
+                deleted = portal.advance(days=5).deleted
+            result = materialize([ingest_portal], resources={"portal": resource}, instance=instance)
+        total = portal.total_count()
+
+    assert result.success
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from bronze.service_requests").fetchone() == (total,)
+        modes = con.execute("select mode from bronze._loads order by finished_at").fetchall()
+    assert modes == [("full",), ("incremental",), ("full",)]
