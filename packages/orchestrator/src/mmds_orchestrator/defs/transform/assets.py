@@ -1,6 +1,7 @@
 """dbt models, snapshots and tests as Dagster assets and asset checks."""
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.refresh import DBT_OP, RefreshConfig
 from mmds_orchestrator.defs.transform.translator import LayerTranslator
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
@@ -33,6 +36,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
     ) -> Iterator[Any]:
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
         target = project.target_path / "runs" / f"{context.run.run_id[:8]}-{context.retry_number}"
+        reuse_parse(project.target_path, target)
         invocation = dbt.cli(args, context=context, target_path=target, raise_on_error=False)
         yield from invocation.stream()
         if not invocation.is_successful():
@@ -41,6 +45,18 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
             )
 
     return dbt_models
+
+
+def reuse_parse(prepared: Path, target: Path) -> None:
+    """Seed a run's target with the prepared parse, so dbt re-parses only what changed.
+
+    dagster-dbt looks for `partial_parse.msgpack` only in dbt's default `target/`, not in the
+    project's own target path; without it every `dbt build` parses the whole project again.
+    """
+    saved = prepared / PARTIAL_PARSE_FILE
+    if saved.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(saved, target / PARTIAL_PARSE_FILE)
 
 
 def failed_nodes(target: Path) -> str:
