@@ -1,5 +1,6 @@
 """`mmds run --sample` end to end: fake portal, DuckDB, dbt and Dagster, all real."""
 
+import json
 import shutil
 
 import pytest
@@ -45,6 +46,16 @@ def test_second_run_is_incremental_adds_no_duplicates_and_republishes(two_runs, 
     )
     latest_load = query(warehouse, "select load_id from bronze._loads order by finished_at")[-1]
     assert query(serving, "select load_id from meta.publish") == [latest_load]
+
+
+def test_runs_build_the_routine_selection_leaving_rebuild_proofs_and_unit_tests_to_ci(two_runs):
+    run_results = sorted((two_runs.data_dir / "dbt" / "target" / "runs").glob("*/run_results.json"))
+    assert len(run_results) == 2
+    for path in run_results:
+        nodes = {r["unique_id"] for r in json.loads(path.read_text("utf-8"))["results"]}
+        assert {"test.mmds.assert_open_backlog_never_negative"} <= nodes
+        assert "model.mmds.fct_service_requests" in nodes
+        assert not {n for n in nodes if "matches_full_rebuild" in n or n.startswith("unit_test.")}
 
 
 def test_runs_are_recorded_in_the_persistent_dagster_instance(two_runs):

@@ -1,5 +1,9 @@
 """The incremental fact equals a full rebuild, and the snapshot keeps the status history."""
 
+import json
+
+from mmds_transform import ROUTINE_SELECTOR, run_dbt
+
 
 def _test_status(run_results: dict, test_name: str) -> str:
     statuses = [
@@ -69,3 +73,18 @@ def test_snapshot_keeps_the_way_from_open_to_closed(history):
         "select count(*) from gold.fct_service_requests where last_modified_at is not null"
     )[0]
     assert current_versions == [(fact_rows, fact_rows)]
+
+
+def test_the_routine_build_is_everything_but_the_rebuild_proofs_and_unit_tests(history, tmp_path):
+    selection = ["--selector", ROUTINE_SELECTOR, "--target-path", str(tmp_path)]
+    output = ["--quiet", "--output", "json", "--output-keys", "unique_id"]
+    listed = run_dbt(["ls", *selection, *output], history.data_dir)
+    routine = {json.loads(line)["unique_id"] for line in listed.stdout.splitlines() if line}
+    built = {result["unique_id"] for result in history.first_build["results"]}
+    left_to_ci = {
+        "test.mmds.assert_fct_service_requests_matches_full_rebuild",
+        "test.mmds.assert_stg_portal__service_requests_matches_full_rebuild",
+    } | {uid for uid in built if uid.startswith("unit_test.")}
+    assert len(left_to_ci) == 8
+    assert left_to_ci <= built
+    assert built - routine == left_to_ci

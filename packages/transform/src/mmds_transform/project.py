@@ -13,3 +13,8 @@ def project_dir() -> Path:
 def profiles_dir() -> Path:
     """Return the directory holding the committed ``profiles.yml`` (the project directory)."""
     return _PROJECT_DIR
+
+
+# The dbt selector (selectors.yml) of the pipeline's routine build: everything but the unit
+# tests and the full-rebuild proofs, which pytest and the CI seeded build still run.
+ROUTINE_SELECTOR = "routine_build"

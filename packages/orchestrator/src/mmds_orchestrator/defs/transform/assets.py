@@ -8,6 +8,7 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetsDefinition, Failure
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from mmds_transform import ROUTINE_SELECTOR
 
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.refresh import DBT_OP, RefreshConfig
@@ -19,12 +20,15 @@ PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
     """One `dbt build` step for every model, snapshot and seed; data tests become checks.
 
-    A failing error-severity test fails the step, so nothing downstream (publish) runs.
+    The build is mmds-transform's routine selector: unit tests and full-rebuild proofs are left
+    to its pytest suite and CI. A failing error-severity test fails the step, so nothing
+    downstream (publish) runs.
     """
 
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
+        selector=ROUTINE_SELECTOR,
         name=DBT_OP,
         dagster_dbt_translator=LayerTranslator(
             settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)

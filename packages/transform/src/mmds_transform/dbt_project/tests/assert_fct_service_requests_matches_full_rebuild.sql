@@ -1,3 +1,5 @@
+{{ config(tags=['rebuild_proof']) }}
+
 -- The incremental fact equals its full-rebuild definition: rows on either side only fail.
 with
 

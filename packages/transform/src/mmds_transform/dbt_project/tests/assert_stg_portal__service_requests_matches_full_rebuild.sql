@@ -1,3 +1,5 @@
+{{ config(tags=['rebuild_proof']) }}
+
 -- The incremental staging table equals a full rebuild: every silver row is the transformation of
 -- the current bronze version of its request (same key, content hash and load instant), and every
 -- bronze record is in silver. Each column is a function of its bronze row alone, so agreeing on
