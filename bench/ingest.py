@@ -7,7 +7,9 @@ connector (`mmds_ingest.run_load`) into a fresh warehouse under a scratch folder
 DuckDB alone loading the same JSON-lines export from local disk into a table. Then the portal's
 time moves until about 1% of rows changed, and an incremental load runs. Prints one JSON line
 last: rows, seconds, rows_per_s, peak_rss_mb (of the loading process during the full load),
-floor_seconds, ratio_to_floor, changed_rows, incremental_seconds, incremental_ratio.
+floor_seconds, ratio_to_floor, cpu_seconds and floor_cpu_seconds (this process's CPU time in
+the full load and in the floor: steadier than wall time on a shared machine; the portal's CPU
+is not in them), changed_rows, incremental_seconds, incremental_ratio.
 """
 
 import argparse
@@ -53,12 +55,20 @@ def download_export(dataset_url: str, target: Path) -> None:
             sink.write(chunk)
 
 
-def floor_seconds(export: Path, scratch: Path) -> float:
-    """DuckDB alone: the export file from local disk into a table of a fresh database file."""
-    started = time.perf_counter()
+def cpu_seconds() -> float:
+    """CPU time of this process so far (user + system, all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def floor_seconds(export: Path, scratch: Path) -> tuple[float, float]:
+    """DuckDB alone: the export file from local disk into a table of a fresh database file.
+
+    Returns wall and CPU seconds."""
+    started, started_cpu = time.perf_counter(), cpu_seconds()
     with duckdb.connect(str(scratch / "floor.duckdb")) as con:
         con.execute("CREATE TABLE service_requests AS SELECT * FROM read_json(?)", [str(export)])
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds() - started_cpu
 
 
 def advance_until_changed(url: str, share: float, rows: int) -> int:
@@ -83,13 +93,15 @@ def main() -> None:
     portal, url = start_portal(args.rows, args.seed)
     try:
         settings = IngestSettings(data_dir=scratch / "data", portal_url=url)
+        started_cpu = cpu_seconds()
         full = run_load(settings, full_refresh=True)
+        full_cpu = cpu_seconds() - started_cpu
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"full load: {full.rows_received:,} rows in {full.seconds:.1f}s", file=sys.stderr)
 
         export = scratch / "export.jsonl"
         download_export(settings.dataset_url, export)
-        floor = floor_seconds(export, scratch)
+        floor, floor_cpu = floor_seconds(export, scratch)
         export.unlink()
         print(f"floor: {floor:.1f}s", file=sys.stderr)
 
@@ -113,6 +125,8 @@ def main() -> None:
                 "peak_rss_mb": round(peak_rss_mb),
                 "floor_seconds": round(floor, 2),
                 "ratio_to_floor": round(full.seconds / floor, 2),
+                "cpu_seconds": round(full_cpu, 2),
+                "floor_cpu_seconds": round(floor_cpu, 2),
                 "changed_rows": changed,
                 "incremental_rows": incremental.rows_received,
                 "incremental_seconds": round(incremental.seconds, 2),

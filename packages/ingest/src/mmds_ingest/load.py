@@ -14,7 +14,7 @@ import duckdb
 from mmds_ingest import bronze
 from mmds_ingest.client import PortalClient
 from mmds_ingest.errors import ReconciliationError
-from mmds_ingest.merge import merge_staged
+from mmds_ingest.merge import MergeCounts, insert_into_empty, merge_staged
 from mmds_ingest.progress import download_progress
 from mmds_ingest.schema import change_token, check_fields
 from mmds_ingest.settings import IngestSettings
@@ -118,25 +118,28 @@ def _commit_export(
 ) -> LoadResult:
     con.execute("BEGIN TRANSACTION")
     try:
-        phase = time.perf_counter()
-        staged = stage_export(con, path)
-        log.info("staged %d rows in %.1fs", staged.rows, time.perf_counter() - phase)
-        if staged.rows != expected:
-            raise ReconciliationError(
-                f"the portal counted {expected} matching records at the start of the export "
-                f"but sent {staged.rows}; it probably changed meanwhile: run the load again"
-            )
         finished_at = datetime.now(UTC)
+        load_id = str(audit["load_id"])
         phase = time.perf_counter()
-        counts = merge_staged(
-            con,
-            full=full,
-            window_start=audit.get("window_start"),
-            load_id=str(audit["load_id"]),
-            loaded_at=finished_at,
-        )
-        log.info("merged into bronze in %.1fs", time.perf_counter() - phase)
-        batch_max = con.execute(f"SELECT max({CURSOR_FIELD}) FROM staged").fetchone()[0]  # noqa: S608
+        if bronze.is_empty(con):
+            staged = insert_into_empty(con, path, load_id=load_id, loaded_at=finished_at)
+            counts = MergeCounts(inserted=staged.rows, updated=0, unchanged=0, deleted=0)
+            log.info("loaded %d rows into bronze in %.1fs", staged.rows, _since_clock(phase))
+            _reconcile_received(staged.rows, expected)
+        else:
+            staged = stage_export(con, path)
+            log.info("staged %d rows in %.1fs", staged.rows, _since_clock(phase))
+            _reconcile_received(staged.rows, expected)
+            phase = time.perf_counter()
+            counts = merge_staged(
+                con,
+                full=full,
+                window_start=audit.get("window_start"),
+                load_id=load_id,
+                loaded_at=finished_at,
+            )
+            log.info("merged into bronze in %.1fs", _since_clock(phase))
+        batch_max = staged.newest
         cursor_after = batch_max if full else _latest(state.cursor, batch_max)
         if full:
             held = con.execute("SELECT count(*) FROM bronze.service_requests").fetchone()[0]
@@ -165,7 +168,7 @@ def _commit_export(
         )
         phase = time.perf_counter()
         con.execute("COMMIT")
-        log.info("committed in %.1fs", time.perf_counter() - phase)
+        log.info("committed in %.1fs", _since_clock(phase))
     except BaseException:
         con.execute("ROLLBACK")
         raise
@@ -183,6 +186,18 @@ def _commit_export(
         result.seconds,
     )
     return result
+
+
+def _reconcile_received(received: int, expected: int) -> None:
+    if received != expected:
+        raise ReconciliationError(
+            f"the portal counted {expected} matching records at the start of the export "
+            f"but sent {received}; it probably changed meanwhile: run the load again"
+        )
+
+
+def _since_clock(started: float) -> float:
+    return time.perf_counter() - started
 
 
 def _record_skip(

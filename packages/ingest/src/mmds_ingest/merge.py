@@ -3,16 +3,24 @@
 Within one identity, incoming rows are matched to the rows bronze already holds: first exact
 copies (same content hash), then the rest in order, which are updates; incoming rows beyond
 that are new occurrences, and (on a full load) bronze rows left unmatched are gone from the
-portal. All set-based SQL; nothing leaves DuckDB.
+portal. Into an empty bronze every row is new: `insert_into_empty` loads the export directly.
+All set-based SQL; nothing leaves DuckDB.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
 from mmds_ingest.identity import key_identity_sql, key_occurrence_sql, record_key_sql
-from mmds_ingest.staging import STAGED_TABLE
+from mmds_ingest.staging import (
+    STAGED_TABLE,
+    StageSummary,
+    export_rows_sql,
+    payload_errors,
+    summarise,
+)
 
 SOURCE_COLUMNS = (
     "department",
@@ -118,22 +126,6 @@ def _apply_sql() -> str:
     """  # noqa: S608 -- built from constants only
 
 
-def _first_plan_sql() -> str:
-    """Into an empty bronze every row is new: number occurrences within each identity."""
-    occurrence = (
-        "row_number() OVER (PARTITION BY _identity "
-        "ORDER BY last_modified_timestamp NULLS FIRST, _row_hash)"
-    )
-    return f"""
-    CREATE OR REPLACE TEMP TABLE _plan AS
-    SELECT rowid AS _line, {record_key_sql("_identity", occurrence)} AS _record_key,
-           'inserted' AS action
-    FROM {STAGED_TABLE};
-
-    CREATE OR REPLACE TEMP TABLE _gone AS SELECT CAST(NULL AS VARCHAR) AS _record_key LIMIT 0;
-    """  # noqa: S608 -- built from constants only
-
-
 def merge_staged(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -148,9 +140,7 @@ def merge_staged(
     `window_start`: start of an incremental window; bronze rows inside it are paired first.
     """
     params = {"window_start": window_start, "load_id": load_id, "loaded_at": loaded_at}
-    empty = not con.execute("SELECT count(*) FROM bronze.service_requests").fetchone()[0]
-    plan = _first_plan_sql() if empty else _plan_sql(full)
-    for statement in _split(plan) + _split(_apply_sql()):
+    for statement in _split(_plan_sql(full)) + _split(_apply_sql()):
         used = {name: value for name, value in params.items() if f"${name}" in statement}
         con.execute(statement, used or None)
     inserted, updated, unchanged = con.execute(
@@ -159,6 +149,44 @@ def merge_staged(
     ).fetchone()
     deleted = con.execute("SELECT count(*) FROM _gone").fetchone()[0]
     return MergeCounts(inserted=inserted, updated=updated, unchanged=unchanged, deleted=deleted)
+
+
+def insert_into_empty(
+    con: duckdb.DuckDBPyConnection, path: Path, *, load_id: str, loaded_at: datetime
+) -> StageSummary:
+    """Load the export at `path` straight into an empty bronze (inside the caller's
+    transaction) and summarise it; raise `PayloadError` as `stage_export` does.
+
+    Every row is new, so there is nothing to match: the rows go from the file to bronze in one
+    pass, without a staging table. Each gets occurrence 1; the few identities that arrived more
+    than once are then renumbered 1, 2, ... in order of `last_modified_timestamp` and content,
+    as a merge into an empty bronze would number them.
+    """
+    query, params = export_rows_sql(path)
+    columns = ", ".join(PAYLOAD_COLUMNS)
+    with payload_errors():
+        con.execute(
+            f"""INSERT INTO bronze.service_requests ({columns}, _record_key, _load_id, _loaded_at)
+            SELECT {columns}, {record_key_sql("_identity", "1")}, $load_id, $loaded_at
+            FROM ({query})""",  # noqa: S608 -- built from constants; values are bound
+            (params or {}) | {"load_id": load_id, "loaded_at": loaded_at},
+        )
+    occurrence = (
+        "row_number() OVER (PARTITION BY _record_key "
+        "ORDER BY last_modified_timestamp NULLS FIRST, _row_hash)"
+    )
+    # An UPDATE of the few twins' keys; a delete and re-insert of them would make DuckDB
+    # rewrite every row group it touched at commit.
+    con.execute(
+        f"""UPDATE bronze.service_requests AS b SET _record_key = t._record_key
+        FROM (SELECT rowid AS _row,
+                     {record_key_sql(key_identity_sql("_record_key"), occurrence)} AS _record_key
+              FROM bronze.service_requests
+              WHERE _record_key IN (SELECT _record_key FROM bronze.service_requests
+                                    GROUP BY _record_key HAVING count(*) > 1)) AS t
+        WHERE b.rowid = t._row AND b._record_key <> t._record_key"""  # noqa: S608 -- constants
+    )
+    return summarise(con, "bronze.service_requests")
 
 
 def _split(script: str) -> list[str]:

@@ -1,12 +1,16 @@
-"""Turn a downloaded JSON-lines export into a typed, flagged, fingerprinted staging table.
+"""Turn a downloaded JSON-lines export into typed, flagged, fingerprinted rows.
 
-All of it is one DuckDB statement over the file: no per-row Python. Every record keeps its
-raw JSON exactly as sent; values that do not parse become NULL in their typed column and are
-named in `_quality_issues`.
+All of it is one DuckDB query over the file: no per-row Python. Every record keeps its raw
+JSON exactly as sent; values that do not parse become NULL in their typed column and are named
+in `_quality_issues`. The rows go into the temp table `staged` (to be merged into bronze) or,
+when bronze is empty, straight into bronze (`merge.insert_into_empty`).
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -47,9 +51,10 @@ class StageSummary:
 
     rows: int
     flagged: int
+    newest: datetime | None  # the latest last_modified_timestamp received
 
 
-def _staging_sql(source: str) -> str:
+def _rows_sql(source: str) -> str:
     shape = json.dumps(dict.fromkeys(CONTENT_FIELDS, "JSON"))
     value = {name: f"_j.{name}" for name in CONTENT_FIELDS}  # JSON value; NULL if null/absent
     raw = {name: f"json_extract_string(_j.{name}, '$')" for name in CONTENT_FIELDS}  # as sent
@@ -98,7 +103,6 @@ def _staging_sql(source: str) -> str:
     issues.append(f"CASE WHEN {geom} IS NOT NULL AND NOT {geom_ok} THEN 'geom_invalid' END")
 
     return f"""
-    CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
     WITH extracted AS (
         SELECT json AS _raw, json_transform(json, '{shape}') AS _j FROM {source}
     ),
@@ -124,25 +128,48 @@ def _staging_sql(source: str) -> str:
     """  # noqa: S608 -- built from constants only; the file path is a bound parameter
 
 
+def export_rows_sql(path: Path) -> tuple[str, dict[str, str] | None]:
+    """The query giving the staged rows of the export at `path`, with its parameters.
+
+    Columns: the 13 typed source fields, `_identity`, `_row_hash`, `_quality_issues`, `_raw`.
+    Run it inside `payload_errors()`.
+    """
+    if path.stat().st_size == 0:
+        return _rows_sql("(SELECT CAST(NULL AS JSON) AS json LIMIT 0)"), None
+    source = "read_json_objects($path, format = 'newline_delimited')"
+    return _rows_sql(source), {"path": str(path)}
+
+
+@contextmanager
+def payload_errors() -> Iterator[None]:
+    """Turn DuckDB's complaint about a line that is not JSON into a `PayloadError`."""
+    try:
+        yield
+    except duckdb.InvalidInputException as error:
+        raise PayloadError(f"the export is not valid JSON lines: {_first_line(error)}") from None
+
+
 def stage_export(con: duckdb.DuckDBPyConnection, path: Path) -> StageSummary:
     """Load the export at `path` into the temp table `staged`, or raise `PayloadError`.
 
     A line that is not JSON, or a required field absent from every record, fails the whole
     export; odd values (and records that are not objects) only flag their row.
     """
-    if path.stat().st_size == 0:
-        source = "(SELECT CAST(NULL AS JSON) AS json LIMIT 0)"
-    else:
-        source = "read_json_objects($path, format = 'newline_delimited')"
-    try:
-        con.execute(_staging_sql(source), {"path": str(path)} if "$path" in source else None)
-    except duckdb.InvalidInputException as error:
-        raise PayloadError(f"the export is not valid JSON lines: {_first_line(error)}") from None
+    query, params = export_rows_sql(path)
+    with payload_errors():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS {query}", params)
+    return summarise(con, STAGED_TABLE)
+
+
+def summarise(con: duckdb.DuckDBPyConnection, table: str) -> StageSummary:
+    """Count the rows of one export held in `table`, or raise `PayloadError` when a required
+    field is absent from every record (the dataset's schema changed)."""
     lacking = ", ".join(
         f"count(*) FILTER (contains(_quality_issues, '{name}_missing'))" for name in REQUIRED_FIELDS
     )
-    rows, flagged, *missing = con.execute(
-        f"SELECT count(*), count(_quality_issues), {lacking} FROM {STAGED_TABLE}"  # noqa: S608 -- constants
+    rows, flagged, newest, *missing = con.execute(
+        f"SELECT count(*), count(_quality_issues), max(last_modified_timestamp), {lacking} "  # noqa: S608 -- constants
+        f"FROM {table}"
     ).fetchone()
     absent = [
         name for name, count in zip(REQUIRED_FIELDS, missing, strict=True) if rows and count == rows
@@ -152,7 +179,7 @@ def stage_export(con: duckdb.DuckDBPyConnection, path: Path) -> StageSummary:
             f"no record of the export has {', '.join(absent)}: the dataset's schema has "
             "changed; check the portal and adapt mmds_ingest before loading"
         )
-    return StageSummary(rows=rows, flagged=flagged)
+    return StageSummary(rows=rows, flagged=flagged, newest=newest)
 
 
 def _first_line(error: Exception) -> str:
