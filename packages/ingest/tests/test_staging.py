@@ -1,12 +1,14 @@
 """Bad input in an export: odd values are kept and flagged; a broken payload fails clearly."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from mmds_ingest import bronze
 from mmds_ingest.errors import PayloadError
 from mmds_ingest.fake_portal import generate_records
+from mmds_ingest.merge import insert_into_empty
 from mmds_ingest.staging import stage_export
 
 
@@ -73,6 +75,23 @@ def test_empty_export_is_zero_rows(con, tmp_path):
 def test_broken_payload_fails_naming_the_problem(con, tmp_path, lines, says):
     with pytest.raises(PayloadError, match=says):
         stage_export(con, _write(tmp_path, lines))
+
+
+@pytest.mark.parametrize(
+    "line, says",
+    [
+        ('{"department": "ENG", "status": "Op', "not valid JSON lines"),
+        ("[1, 2, 3]", "no record of the export has department"),
+    ],
+    ids=["truncated", "array"],
+)
+def test_broken_payload_into_an_empty_bronze_fails_and_loads_nothing(con, tmp_path, line, says):
+    bronze.ensure_schema(con)
+    con.execute("BEGIN")
+    with pytest.raises(PayloadError, match=says):
+        insert_into_empty(con, _write(tmp_path, [line]), load_id="l", loaded_at=datetime.now(UTC))
+    con.execute("ROLLBACK")
+    assert con.execute("SELECT count(*) FROM bronze.service_requests").fetchone() == (0,)
 
 
 def test_required_field_absent_from_every_record_fails(con, tmp_path):
