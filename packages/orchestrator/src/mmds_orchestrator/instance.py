@@ -1,5 +1,6 @@
 """Dagster's persistent instance under `MMDS_DATA_DIR/dagster_home`."""
 
+import fcntl
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,18 +38,21 @@ def prepare_dagster_home(home: Path) -> Path:
 
 
 def open_instance(home: Path) -> DagsterInstance:
-    """Open the persistent instance in `home`, with the warehouse pool limited to one slot."""
+    """Open the persistent instance in `home`, with the warehouse pool limited to one slot.
+
+    A file lock makes concurrent `mmds run` take turns while the SQLite storages are created
+    and migrated: two processes creating them at once leave two schema versions behind.
+    """
     prepare_dagster_home(home)
-    instance = DagsterInstance.from_config(str(home))
-    storage = instance.event_log_storage
-    if storage.supports_global_concurrency_limits:
-        limit = storage.get_concurrency_info(WAREHOUSE_POOL).slot_count
-        if limit != 1:
-            try:
-                storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
-            except Exception:  # e.g. a concurrent `mmds run` created the pool a moment before
-                if storage.get_concurrency_info(WAREHOUSE_POOL).slot_count != 1:
-                    raise
+    with (home / ".open.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = DagsterInstance.from_config(str(home))
+        storage = instance.event_log_storage
+        if (
+            storage.supports_global_concurrency_limits
+            and storage.get_concurrency_info(WAREHOUSE_POOL).slot_count != 1
+        ):
+            storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
     return instance
 
 
