@@ -19,6 +19,7 @@ def test_quick_start_is_the_main_job_then_the_tests():
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_fresh_clone_runs_the_readme_quick_start(tmp_path):
     clone = tmp_path / "mmds"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)

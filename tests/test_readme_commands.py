@@ -107,6 +107,7 @@ def test_pre_commit_install_sets_the_hook(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_every_benchmark_runs():
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "all.py"), "--rows", "4000"],

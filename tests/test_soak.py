@@ -30,7 +30,7 @@ from mmds_orchestrator.cli import app
 from mmds_transform import dbt_env, project_dir
 from typer.testing import CliRunner
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 log = logging.getLogger(__name__)
 
 SEED = 20_261_130
