@@ -13,7 +13,12 @@ from pathlib import Path
 
 import duckdb
 
-from mmds_ingest.identity import key_identity_sql, key_occurrence_sql, record_key_sql
+from mmds_ingest.identity import (
+    CONTENT_FIELDS,
+    key_identity_sql,
+    key_occurrence_sql,
+    record_key_sql,
+)
 from mmds_ingest.staging import (
     STAGED_TABLE,
     StageSummary,
@@ -22,22 +27,7 @@ from mmds_ingest.staging import (
     summarise,
 )
 
-SOURCE_COLUMNS = (
-    "department",
-    "service_request_type",
-    "status",
-    "closure_reason",
-    "service_request_open_timestamp",
-    "service_request_close_date",
-    "last_modified_timestamp",
-    "address",
-    "local_area",
-    "channel",
-    "latitude",
-    "longitude",
-    "geom",
-)
-PAYLOAD_COLUMNS = (*SOURCE_COLUMNS, "_row_hash", "_quality_issues", "_raw")
+PAYLOAD_COLUMNS = (*CONTENT_FIELDS, "_row_hash", "_quality_issues", "_raw")
 
 
 @dataclass(frozen=True)
