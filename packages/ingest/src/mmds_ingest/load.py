@@ -14,11 +14,12 @@ import duckdb
 from mmds_ingest import bronze
 from mmds_ingest.client import PortalClient
 from mmds_ingest.errors import ReconciliationError
-from mmds_ingest.merge import MergeCounts, insert_into_empty, merge_staged
+from mmds_ingest.merge import GroupReader, MergeCounts, insert_into_empty, merge_staged
 from mmds_ingest.progress import download_progress
 from mmds_ingest.schema import change_token, check_fields
 from mmds_ingest.settings import IngestSettings
 from mmds_ingest.staging import stage_export
+from mmds_ingest.twin_groups import GroupRereader
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,11 @@ def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult
                 export = client.download_export(
                     export_path, where=where, order_by=CURSOR_FIELD, on_progress=progress
                 )
-        audit |= {"window_start": window_start, "portal_total_count": portal_total}
-        return _commit_export(con, audit, state, export.path, expected, full, started_clock)
+            audit |= {"window_start": window_start, "portal_total_count": portal_total}
+            reread = GroupRereader(client, tmp_dir)  # an incremental merge may need whole groups
+            return _commit_export(
+                con, audit, state, export.path, expected, full, started_clock, reread
+            )
     finally:
         con.close()
         shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -115,6 +119,7 @@ def _commit_export(
     expected: int,
     full: bool,
     started_clock: float,
+    reread: GroupReader,
 ) -> LoadResult:
     con.execute("BEGIN TRANSACTION")
     try:
@@ -137,6 +142,7 @@ def _commit_export(
                 window_start=audit.get("window_start"),
                 load_id=load_id,
                 loaded_at=finished_at,
+                reread=reread,
             )
             log.info("merged into bronze in %.1fs", _since_clock(phase))
         batch_max = staged.newest
@@ -159,6 +165,7 @@ def _commit_export(
             "rows_deleted": counts.deleted,
             "cursor_after": cursor_after,
             "finished_at": finished_at,
+            "message": _join(audit.get("message"), _reread_note(counts)),
         }
         bronze.record_load(con, audit)
         bronze.write_state(
@@ -186,6 +193,15 @@ def _commit_export(
         result.seconds,
     )
     return result
+
+
+def _reread_note(counts: MergeCounts) -> str | None:
+    if not counts.reread_groups:
+        return None
+    return (
+        f"re-read {counts.reread_groups} group(s) of records sharing every identity field "
+        f"({counts.reread_rows} rows) to settle which of them changed"
+    )
 
 
 def _reconcile_received(received: int, expected: int) -> None:

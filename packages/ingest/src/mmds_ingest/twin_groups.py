@@ -1,0 +1,173 @@
+"""Re-read whole identity groups from the portal, for the merge to replace them exactly.
+
+Records that agree on every identity field ("twins") cannot be told apart once one of them
+changes: an incremental export holds the changed one only, and nothing says which bronze row
+it was. The portal still knows the whole group, so the merge asks for it: an ODSQL `where`
+per group on the identity fields that ODSQL can state exactly (the text fields and the open
+instant), OR-ed into batches of bounded length, each counted and then exported. The filter
+may match a little more than the group (coordinates are left out: their decimal text is not
+safely comparable); DuckDB then keeps only the rows whose identity hash is one asked for, so
+the result is exact. Only the few ambiguous groups are re-read, never the bulk of a load.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from mmds_ingest.client import PortalClient
+from mmds_ingest.errors import ReconciliationError
+from mmds_ingest.staging import STAGED_TABLE, export_rows_sql, payload_errors
+
+log = logging.getLogger(__name__)
+
+REREAD_TABLE = "_reread"
+"""Temp table the re-read rows land in, with the columns of the staged export."""
+
+MAX_WHERE_CHARS = 3_000
+"""Bound on one batch's `where` text: percent-encoded in the query string it stays far below
+the 8 KB request lines common servers accept (the portal's own limit is not documented)."""
+
+TEXT_IDENTITY_FIELDS = ("department", "service_request_type", "address", "local_area", "channel")
+OPENED_FIELD = "service_request_open_timestamp"
+ORDER_FIELD = "last_modified_timestamp"
+
+
+@dataclass(frozen=True)
+class Reread:
+    """What a re-read fetched: the groups asked for and the rows they hold now."""
+
+    groups: int
+    rows: int
+
+
+def group_filter(record: dict[str, object]) -> str | None:
+    """ODSQL matching every record with `record`'s identity (and maybe a few more), or None
+    when no identity field can be stated (then the whole dataset matches)."""
+    conditions = []
+    for name in TEXT_IDENTITY_FIELDS:
+        value = record.get(name)
+        if value is None:
+            conditions.append(f"{name} is null")
+        elif isinstance(value, str) and (literal := _text_literal(value)) is not None:
+            conditions.append(f"{name} = {literal}")
+    opened = record.get(OPENED_FIELD)
+    if opened is None:
+        conditions.append(f"{OPENED_FIELD} is null")
+    elif isinstance(opened, str) and _is_instant(opened):
+        conditions.append(f"{OPENED_FIELD} = date'{opened}'")
+    return " AND ".join(conditions) or None
+
+
+def batch_filters(
+    filters: dict[str, str | None], max_chars: int = MAX_WHERE_CHARS
+) -> list[tuple[str | None, list[str]]]:
+    """Group identities into requests: (`where` OR-ing their filters, identities), each `where`
+    at most `max_chars` long unless one filter alone is longer. A None filter matches
+    everything, so it takes every identity into one unfiltered request."""
+    if any(text is None for text in filters.values()):
+        return [(None, sorted(filters))]
+    by_filter: dict[str, list[str]] = {}
+    for identity, text in sorted(filters.items()):
+        by_filter.setdefault(f"({text})", []).append(identity)
+    batches: list[tuple[list[str], list[str]]] = []
+    length = 0
+    for clause, identities in by_filter.items():
+        if batches and length + len(" OR ") + len(clause) <= max_chars:
+            batches[-1][0].append(clause)
+            batches[-1][1].extend(identities)
+            length += len(" OR ") + len(clause)
+        else:
+            batches.append(([clause], list(identities)))
+            length = len(clause)
+    return [(" OR ".join(clauses), identities) for clauses, identities in batches]
+
+
+class GroupRereader:
+    """Fetches whole identity groups through `client`, downloading into `work_dir`."""
+
+    def __init__(self, client: PortalClient, work_dir: Path) -> None:
+        self._client = client
+        self._work_dir = work_dir
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, identities: str) -> Reread:
+        """Fill `REREAD_TABLE` with every portal record of the identities in the table
+        `identities` (column `_identity`; each has a row in `staged` to take its fields from).
+
+        Raise `ReconciliationError` when a batch does not hold the rows the portal counted
+        just before (it changed meanwhile), and the client's errors when a request fails.
+        """
+        examples = con.execute(
+            f"SELECT _identity, CAST(any_value(_raw) AS VARCHAR) FROM {STAGED_TABLE} "  # noqa: S608 -- constants
+            f"WHERE _identity IN (SELECT _identity FROM {identities}) GROUP BY _identity"
+        ).fetchall()
+        filters = {identity: group_filter(_as_record(raw)) for identity, raw in examples}
+        batches = batch_filters(filters)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {REREAD_TABLE} AS FROM {STAGED_TABLE} LIMIT 0")
+        rows = 0
+        for number, (where, members) in enumerate(batches):
+            rows += self._fetch(con, number, where, members)
+        log.info(
+            "re-read %d groups of records sharing every identity field (%d rows) in %d request(s)",
+            len(filters),
+            rows,
+            len(batches),
+        )
+        return Reread(groups=len(filters), rows=rows)
+
+    def _fetch(
+        self, con: duckdb.DuckDBPyConnection, number: int, where: str | None, members: list[str]
+    ) -> int:
+        """Count and export one batch; add its rows of `members` to `REREAD_TABLE`."""
+        expected = self._client.count(where)
+        path = self._work_dir / f"groups-{number}.jsonl"
+        self._client.download_export(path, where=where, order_by=ORDER_FIELD)
+        query, params = export_rows_sql(path)
+        with payload_errors():
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _reread_batch AS {query}", params)
+        path.unlink()
+        received = con.execute("SELECT count(*) FROM _reread_batch").fetchone()[0]
+        if received != expected:
+            raise ReconciliationError(
+                f"re-reading {len(members)} group(s) of records sharing every identity field: "
+                f"the portal counted {expected} matching records but sent {received}; it "
+                "probably changed meanwhile: run the load again"
+            )
+        # Each identity is asked for in one batch only, so no row is taken twice.
+        (kept,) = con.execute(
+            f"""INSERT INTO {REREAD_TABLE}
+            SELECT * FROM _reread_batch WHERE list_contains($members, _identity)""",  # noqa: S608 -- constants
+            {"members": members},
+        ).fetchone()
+        con.execute("DROP TABLE _reread_batch")
+        return kept
+
+
+def _as_record(raw: str) -> dict[str, object]:
+    value = json.loads(raw)
+    return value if isinstance(value, dict) else {}
+
+
+def _text_literal(value: str) -> str | None:
+    """A quoted ODSQL literal needing no escape, or None (ODSQL's escaping is not documented:
+    such a field is left out of the filter)."""
+    if "\\" in value:
+        return None
+    if '"' not in value:
+        return f'"{value}"'
+    if "'" not in value:
+        return f"'{value}'"
+    return None
+
+
+def _is_instant(text: str) -> bool:
+    """Whether `text` is an ISO instant with an offset that a `date'...'` literal can carry."""
+    if "'" in text:
+        return False
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
