@@ -63,11 +63,12 @@ def group_filter(record: dict[str, object]) -> str | None:
 
 
 def batch_filters(
-    filters: dict[str, str | None], max_chars: int = MAX_WHERE_CHARS
+    filters: dict[str, str | None], max_chars: int | None = None
 ) -> list[tuple[str | None, list[str]]]:
     """Group identities into requests: (`where` OR-ing their filters, identities), each `where`
-    at most `max_chars` long unless one filter alone is longer. A None filter matches
-    everything, so it takes every identity into one unfiltered request."""
+    at most `max_chars` (default `MAX_WHERE_CHARS`) long unless one filter alone is longer.
+    A None filter matches everything, so it takes every identity into one unfiltered request."""
+    max_chars = max_chars or MAX_WHERE_CHARS
     if any(text is None for text in filters.values()):
         return [(None, sorted(filters))]
     by_filter: dict[str, list[str]] = {}
