@@ -8,7 +8,7 @@ import pytest
 from mmds_ingest import bronze
 from mmds_ingest.errors import PayloadError
 from mmds_ingest.fake_portal import generate_records
-from mmds_ingest.merge import insert_into_empty
+from mmds_ingest.fresh_load import insert_into_empty
 from mmds_ingest.staging import stage_export
 
 
@@ -89,7 +89,7 @@ def test_broken_payload_into_an_empty_bronze_fails_and_loads_nothing(con, tmp_pa
     bronze.ensure_schema(con)
     con.execute("BEGIN")
     with pytest.raises(PayloadError, match=says):
-        insert_into_empty(con, _write(tmp_path, [line]), load_id="l", loaded_at=datetime.now(UTC))
+        insert_into_empty(con, [_write(tmp_path, [line])], load_id="l", loaded_at=datetime.now(UTC))
     con.execute("ROLLBACK")
     assert con.execute("SELECT count(*) FROM bronze.service_requests").fetchone() == (0,)
 

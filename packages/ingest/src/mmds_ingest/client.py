@@ -12,6 +12,7 @@ import httpx
 from tenacity import RetryError
 
 from mmds_ingest.errors import PayloadError, PortalRequestError, PortalUnavailableError
+from mmds_ingest.export_sink import ExportSink, FileSink
 from mmds_ingest.retry import TRANSIENT_STATUSES, TransientError, retrying, transient_from_response
 from mmds_ingest.settings import IngestSettings
 
@@ -28,9 +29,9 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class ExportFile:
-    """A downloaded JSON-lines export."""
+    """A downloaded JSON-lines export (`path` None when it went into a sink of parts)."""
 
-    path: Path
+    path: Path | None
     bytes: int
     rows: int
 
@@ -92,12 +93,27 @@ class PortalClient:
         on_progress: ProgressCallback | None = None,
     ) -> ExportFile:
         """Stream `/exports/jsonl` into `dest` (bounded memory); retried from scratch on failure."""
+        export = self.stream_export(
+            FileSink(dest), where=where, order_by=order_by, on_progress=on_progress
+        )
+        return ExportFile(dest, export.bytes, export.rows)
+
+    def stream_export(
+        self,
+        sink: ExportSink,
+        *,
+        where: str | None,
+        order_by: str,
+        on_progress: ProgressCallback | None = None,
+    ) -> ExportFile:
+        """Stream `/exports/jsonl` into `sink` (bounded memory); retried from scratch on failure
+        (the sink begins again). The result's `path` is None: the sink knows where it went."""
         params: dict[str, Any] = {"order_by": order_by, "timezone": "UTC"}
         if where:
             params["where"] = where
         return self._retry(
             "downloading the export",
-            lambda: self._stream_to_file("/exports/jsonl", params, dest, on_progress),
+            lambda: self._stream_to_sink("/exports/jsonl", params, sink, on_progress),
         )
 
     # -- internals ---------------------------------------------------------------------------
@@ -138,11 +154,11 @@ class PortalClient:
                 self._mask(f"{url} did not return JSON ({_snippet(response.text)})")
             ) from None
 
-    def _stream_to_file(
+    def _stream_to_sink(
         self,
         path: str,
         params: dict[str, Any],
-        dest: Path,
+        sink: ExportSink,
         on_progress: ProgressCallback | None,
     ) -> ExportFile:
         url = self.dataset_url + path
@@ -155,7 +171,8 @@ class PortalClient:
             if response.status_code >= 400:
                 response.read()
                 self._raise_for_status(response, url)
-            with dest.open("wb") as sink:
+            sink.begin()
+            try:
                 for chunk in response.iter_bytes(CHUNK_BYTES):
                     if size == 0:
                         _reject_non_jsonl(chunk, response, url)
@@ -165,14 +182,17 @@ class PortalClient:
                     last_byte = chunk[-1:]
                     if on_progress:
                         on_progress(size, rows)
-        if last_byte != b"\n" and size:
-            if last_byte != b"}":
-                raise TransientError(f"the export from {url} was truncated mid-record")
-            rows += 1  # a last line without its newline
+                if last_byte != b"\n" and size:
+                    if last_byte != b"}":
+                        raise TransientError(f"the export from {url} was truncated mid-record")
+                    rows += 1  # a last line without its newline
+                sink.finish()
+            finally:
+                sink.close()
         log.info(
             "downloaded %d rows (%.1f MB) in %.1fs", rows, size / 1e6, time.perf_counter() - started
         )
-        return ExportFile(dest, size, rows)
+        return ExportFile(None, size, rows)
 
     def _raise_for_status(self, response: httpx.Response, url: str) -> None:
         if response.status_code < 400:

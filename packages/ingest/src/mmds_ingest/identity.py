@@ -38,6 +38,10 @@ CONTENT_FIELDS: tuple[str, ...] = (
 
 KEY_SEPARATOR = "-"
 
+OCCURRENCE_ORDER = "last_modified_timestamp NULLS FIRST, _row_hash"
+"""SQL ORDER BY list numbering the rows of one identity: occurrence 1 is the oldest change,
+then the next; equal instants are ordered by content. A load numbers twins this way."""
+
 
 def _fingerprint(fields: tuple[str, ...]) -> str:
     """md5 of a JSON array of the fields' canonical text (`_c_<field>` staging columns).

@@ -5,20 +5,23 @@ import logging
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import duckdb
 
 from mmds_ingest import bronze
-from mmds_ingest.client import PortalClient
+from mmds_ingest.client import PortalClient, ProgressCallback
 from mmds_ingest.errors import ReconciliationError
-from mmds_ingest.merge import GroupReader, MergeCounts, insert_into_empty, merge_staged
+from mmds_ingest.fresh_load import load_into_empty
+from mmds_ingest.merge import GroupReader, MergeCounts, merge_staged
 from mmds_ingest.progress import download_progress
 from mmds_ingest.schema import change_token, check_fields
 from mmds_ingest.settings import IngestSettings
-from mmds_ingest.staging import stage_export
+from mmds_ingest.staging import StageSummary, stage_export
 from mmds_ingest.twin_groups import GroupRereader
 
 log = logging.getLogger(__name__)
@@ -96,16 +99,39 @@ def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult
             where = None if window_start is None else _since(window_start)
             portal_total = client.count()
             expected = portal_total if full else client.count(where)
-            export_path = tmp_dir / f"{load_id}.jsonl"
+            audit |= {"window_start": window_start, "portal_total_count": portal_total}
+            if bronze.is_empty(con):  # the first load: insert parts while the rest downloads
+                with download_progress(expected) as progress:
+                    fresh = partial(
+                        _load_fresh,
+                        con,
+                        client,
+                        tmp_dir,
+                        where=where,
+                        part_bytes=settings.export_part_bytes,
+                        on_progress=progress,
+                        load_id=load_id,
+                        expected=expected,
+                    )
+                    return _commit_export(con, audit, state, full, started_clock, fresh)
             with download_progress(expected) as progress:
                 export = client.download_export(
-                    export_path, where=where, order_by=CURSOR_FIELD, on_progress=progress
+                    tmp_dir / f"{load_id}.jsonl",
+                    where=where,
+                    order_by=CURSOR_FIELD,
+                    on_progress=progress,
                 )
-            audit |= {"window_start": window_start, "portal_total_count": portal_total}
-            reread = GroupRereader(client, tmp_dir)  # an incremental merge may need whole groups
-            return _commit_export(
-                con, audit, state, export.path, expected, full, started_clock, reread
+            staged_merge = partial(
+                _stage_and_merge,
+                con,
+                export.path,
+                full=full,
+                window_start=window_start,
+                load_id=load_id,
+                reread=GroupRereader(client, tmp_dir),  # a merge may need whole twin groups
+                expected=expected,
             )
+            return _commit_export(con, audit, state, full, started_clock, staged_merge)
     finally:
         con.close()
         shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -115,36 +141,16 @@ def _commit_export(
     con: duckdb.DuckDBPyConnection,
     audit: dict[str, object],
     state: bronze.State,
-    path: Path,
-    expected: int,
     full: bool,
     started_clock: float,
-    reread: GroupReader,
+    fill: Callable[[datetime], tuple[StageSummary, MergeCounts]],
 ) -> LoadResult:
+    """Run `fill(loaded_at)` (bring the export into bronze and check the rows received), then
+    record the load and commit."""
     con.execute("BEGIN TRANSACTION")
     try:
         finished_at = datetime.now(UTC)
-        load_id = str(audit["load_id"])
-        phase = time.perf_counter()
-        if bronze.is_empty(con):
-            staged = insert_into_empty(con, path, load_id=load_id, loaded_at=finished_at)
-            counts = MergeCounts(inserted=staged.rows, updated=0, unchanged=0, deleted=0)
-            log.info("loaded %d rows into bronze in %.1fs", staged.rows, _since_clock(phase))
-            _reconcile_received(staged.rows, expected)
-        else:
-            staged = stage_export(con, path)
-            log.info("staged %d rows in %.1fs", staged.rows, _since_clock(phase))
-            _reconcile_received(staged.rows, expected)
-            phase = time.perf_counter()
-            counts = merge_staged(
-                con,
-                full=full,
-                window_start=audit.get("window_start"),
-                load_id=load_id,
-                loaded_at=finished_at,
-                reread=reread,
-            )
-            log.info("merged into bronze in %.1fs", _since_clock(phase))
+        staged, counts = fill(finished_at)
         batch_max = staged.newest
         cursor_after = batch_max if full else _latest(state.cursor, batch_max)
         if full:
@@ -202,6 +208,63 @@ def _reread_note(counts: MergeCounts) -> str | None:
         f"re-read {counts.reread_groups} group(s) of records sharing every identity field "
         f"({counts.reread_rows} rows) to settle which of them changed"
     )
+
+
+def _load_fresh(
+    con: duckdb.DuckDBPyConnection,
+    client: PortalClient,
+    tmp_dir: Path,
+    loaded_at: datetime,
+    *,
+    where: str | None,
+    part_bytes: int,
+    on_progress: ProgressCallback,
+    load_id: str,
+    expected: int,
+) -> tuple[StageSummary, MergeCounts]:
+    phase = time.perf_counter()
+    staged = load_into_empty(
+        con,
+        client,
+        tmp_dir,
+        where=where,
+        order_by=CURSOR_FIELD,
+        part_bytes=part_bytes,
+        on_progress=on_progress,
+        load_id=load_id,
+        loaded_at=loaded_at,
+    )
+    log.info("downloaded and loaded %d rows into bronze in %.1fs", staged.rows, _since_clock(phase))
+    _reconcile_received(staged.rows, expected)
+    return staged, MergeCounts(inserted=staged.rows, updated=0, unchanged=0, deleted=0)
+
+
+def _stage_and_merge(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    loaded_at: datetime,
+    *,
+    full: bool,
+    window_start: datetime | None,
+    load_id: str,
+    reread: GroupReader,
+    expected: int,
+) -> tuple[StageSummary, MergeCounts]:
+    phase = time.perf_counter()
+    staged = stage_export(con, path)
+    log.info("staged %d rows in %.1fs", staged.rows, _since_clock(phase))
+    _reconcile_received(staged.rows, expected)
+    phase = time.perf_counter()
+    counts = merge_staged(
+        con,
+        full=full,
+        window_start=window_start,
+        load_id=load_id,
+        loaded_at=loaded_at,
+        reread=reread,
+    )
+    log.info("merged into bronze in %.1fs", _since_clock(phase))
+    return staged, counts
 
 
 def _reconcile_received(received: int, expected: int) -> None:

@@ -9,14 +9,13 @@ numbers them: occurrences 1, 2, ... in order of `last_modified_timestamp` and co
 An incremental export cannot say which of several twins changed when one of them lies before
 the window: for such groups the whole group is re-read from the portal (`twin_groups`) and
 replaces the group in bronze, so bronze ends exactly as a fresh full load would leave it.
-Into an empty bronze every row is new: `insert_into_empty` loads the export directly.
+Into an empty bronze every row is new: `fresh_load` inserts the export directly.
 All set-based SQL; nothing leaves DuckDB.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import duckdb
 
@@ -26,13 +25,7 @@ from mmds_ingest.identity import (
     key_occurrence_sql,
     record_key_sql,
 )
-from mmds_ingest.staging import (
-    STAGED_TABLE,
-    StageSummary,
-    export_rows_sql,
-    payload_errors,
-    summarise,
-)
+from mmds_ingest.staging import STAGED_TABLE
 from mmds_ingest.twin_groups import REREAD_TABLE, Reread
 
 PAYLOAD_COLUMNS = (*CONTENT_FIELDS, "_row_hash", "_quality_issues", "_raw")
@@ -249,49 +242,6 @@ def merge_staged(
         reread_groups=fetched.groups,
         reread_rows=fetched.rows,
     )
-
-
-def insert_into_empty(
-    con: duckdb.DuckDBPyConnection, path: Path, *, load_id: str, loaded_at: datetime
-) -> StageSummary:
-    """Load the export at `path` straight into an empty bronze (inside the caller's
-    transaction) and summarise it; raise `PayloadError` as `stage_export` does.
-
-    Every row is new, so there is nothing to match: the rows go from the file to bronze in one
-    pass, without a staging table. Each gets occurrence 1; the few identities that arrived more
-    than once are then renumbered 1, 2, ... in order of `last_modified_timestamp` and content,
-    as a merge into an empty bronze would number them.
-    """
-    query, params = export_rows_sql(path)
-    columns = ", ".join(PAYLOAD_COLUMNS)
-    # Row order in bronze carries no meaning (twins are numbered by an explicit order below);
-    # letting DuckDB's threads append in any order makes the insert faster. Not reset when the
-    # insert fails: the transaction is then aborted, and the failed load closes the connection.
-    con.execute("SET preserve_insertion_order = false")
-    with payload_errors():
-        con.execute(
-            f"""INSERT INTO bronze.service_requests ({columns}, _record_key, _load_id, _loaded_at)
-            SELECT {columns}, {record_key_sql("_identity", "1")}, $load_id, $loaded_at
-            FROM ({query})""",  # noqa: S608 -- built from constants; values are bound
-            (params or {}) | {"load_id": load_id, "loaded_at": loaded_at},
-        )
-    con.execute("RESET preserve_insertion_order")
-    occurrence = (
-        "row_number() OVER (PARTITION BY _record_key "
-        "ORDER BY last_modified_timestamp NULLS FIRST, _row_hash)"
-    )
-    # An UPDATE of the few twins' keys; a delete and re-insert of them would make DuckDB
-    # rewrite every row group it touched at commit.
-    con.execute(
-        f"""UPDATE bronze.service_requests AS b SET _record_key = t._record_key
-        FROM (SELECT rowid AS _row,
-                     {record_key_sql(key_identity_sql("_record_key"), occurrence)} AS _record_key
-              FROM bronze.service_requests
-              WHERE _record_key IN (SELECT _record_key FROM bronze.service_requests
-                                    GROUP BY _record_key HAVING count(*) > 1)) AS t
-        WHERE b.rowid = t._row AND b._record_key <> t._record_key"""  # noqa: S608 -- constants
-    )
-    return summarise(con, "bronze.service_requests")
 
 
 def _run(con: duckdb.DuckDBPyConnection, script: str, params: dict[str, object]) -> None:

@@ -36,6 +36,12 @@ class IngestSettings(BaseSettings):
         0.0, ge=0, description="How long a load waits for another writer; 0 refuses at once."
     )
     duckdb_memory_limit: str = Field("512MB", description="DuckDB memory_limit while loading.")
+    export_part_bytes: int = Field(
+        32 << 20,
+        gt=0,
+        description="A first load inserts the export in parts of this size while the rest "
+        "downloads.",
+    )
 
     @field_validator("data_dir")
     @classmethod

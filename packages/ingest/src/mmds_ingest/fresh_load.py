@@ -1,0 +1,141 @@
+"""A full load into an empty bronze, overlapped with the download.
+
+Every row is new, so there is nothing to match: the export arrives in parts, and each part goes
+from its file straight into bronze (no staging table) while the next one downloads, all inside
+the caller's transaction. Each row gets occurrence 1; once every part is in, the few identities
+that arrived more than once are renumbered 1, 2, ... in order of `last_modified_timestamp` and
+content, as a merge into an empty bronze numbers them. A retried download voids the parts
+inserted so far: they are deleted, and the parts come again.
+"""
+
+import logging
+import queue
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from mmds_ingest.client import PortalClient, ProgressCallback
+from mmds_ingest.export_sink import PartSink
+from mmds_ingest.identity import OCCURRENCE_ORDER, key_identity_sql, record_key_sql
+from mmds_ingest.merge import PAYLOAD_COLUMNS
+from mmds_ingest.staging import StageSummary, export_rows_sql, payload_errors, summarise
+
+log = logging.getLogger(__name__)
+
+BRONZE_TABLE = "bronze.service_requests"
+
+RESTART = "restart"
+"""Among the parts: the download began again, so the parts inserted before it are void."""
+
+_DONE = object()  # the download ended (complete or failed)
+
+
+class _LoadingFailed(Exception):
+    """Stops the download when the loading side has failed."""
+
+
+def load_into_empty(
+    con: duckdb.DuckDBPyConnection,
+    client: PortalClient,
+    directory: Path,
+    *,
+    where: str | None,
+    order_by: str,
+    part_bytes: int,
+    on_progress: ProgressCallback | None,
+    load_id: str,
+    loaded_at: datetime,
+) -> StageSummary:
+    """Download the export into parts under `directory` and insert each into the empty bronze
+    as it completes (inside the caller's transaction); number the twins and summarise.
+
+    Raises the download's error (`PortalUnavailableError`, ...) or the payload's
+    (`PayloadError`, as `stage_export` does); the caller then rolls back.
+    """
+    parts: queue.Queue[object] = queue.Queue()
+    loading_failed = threading.Event()
+
+    def progress(size: int, rows: int) -> None:
+        if loading_failed.is_set():
+            raise _LoadingFailed
+        if on_progress:
+            on_progress(size, rows)
+
+    def download() -> None:
+        sink = PartSink(directory, part_bytes, parts.put, lambda: parts.put(RESTART))
+        try:
+            client.stream_export(sink, where=where, order_by=order_by, on_progress=progress)
+        finally:
+            parts.put(_DONE)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-download") as pool:
+        downloaded = pool.submit(download)
+        try:
+            summary = insert_into_empty(
+                con, iter(parts.get, _DONE), load_id=load_id, loaded_at=loaded_at
+            )
+        except BaseException:
+            loading_failed.set()  # the download stops at its next chunk; the pool waits for it
+            raise
+        downloaded.result()  # raises the download's error, if it failed
+    return summary
+
+
+def insert_into_empty(
+    con: duckdb.DuckDBPyConnection,
+    parts: Iterable[Path | str],
+    *,
+    load_id: str,
+    loaded_at: datetime,
+) -> StageSummary:
+    """Insert each part file of an export into the empty bronze (inside the caller's
+    transaction) and delete it; `RESTART` among the parts voids the rows inserted before it.
+    Then number the twins and summarise; raise `PayloadError` as `stage_export` does."""
+    # Row order in bronze carries no meaning (twins are numbered by an explicit order);
+    # letting DuckDB's threads append in any order makes the insert faster. Not reset when an
+    # insert fails: the transaction is then aborted, and the failed load closes the connection.
+    con.execute("SET preserve_insertion_order = false")
+    for part in parts:
+        if part == RESTART:
+            log.info("the export download restarted; the parts loaded so far are void")
+            con.execute(f"DELETE FROM {BRONZE_TABLE}")  # noqa: S608 -- a constant
+            continue
+        _insert_part(con, part, load_id=load_id, loaded_at=loaded_at)
+        part.unlink()
+    con.execute("RESET preserve_insertion_order")
+    _number_twins(con)
+    return summarise(con, BRONZE_TABLE)
+
+
+def _insert_part(
+    con: duckdb.DuckDBPyConnection, path: Path, *, load_id: str, loaded_at: datetime
+) -> None:
+    query, params = export_rows_sql(path)
+    columns = ", ".join(PAYLOAD_COLUMNS)
+    with payload_errors():
+        con.execute(
+            f"""INSERT INTO {BRONZE_TABLE} ({columns}, _record_key, _load_id, _loaded_at)
+            SELECT {columns}, {record_key_sql("_identity", "1")}, $load_id, $loaded_at
+            FROM ({query})""",  # noqa: S608 -- built from constants; values are bound
+            (params or {}) | {"load_id": load_id, "loaded_at": loaded_at},
+        )
+
+
+def _number_twins(con: duckdb.DuckDBPyConnection) -> None:
+    """Renumber the identities that arrived more than once (all hold occurrence 1)."""
+    occurrence = f"row_number() OVER (PARTITION BY _record_key ORDER BY {OCCURRENCE_ORDER})"
+    # An UPDATE of the few twins' keys; a delete and re-insert of them would make DuckDB
+    # rewrite every row group it touched at commit.
+    con.execute(
+        f"""UPDATE {BRONZE_TABLE} AS b SET _record_key = t._record_key
+        FROM (SELECT rowid AS _row,
+                     {record_key_sql(key_identity_sql("_record_key"), occurrence)} AS _record_key
+              FROM {BRONZE_TABLE}
+              WHERE _record_key IN (SELECT _record_key FROM {BRONZE_TABLE}
+                                    GROUP BY _record_key HAVING count(*) > 1)) AS t
+        WHERE b.rowid = t._row AND b._record_key <> t._record_key"""  # noqa: S608 -- constants
+    )
