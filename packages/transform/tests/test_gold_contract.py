@@ -2,6 +2,9 @@
 
 import pytest
 
+# The session's seeded warehouse takes a minute of dbt runs: left out of a `-m "not slow"` run.
+pytestmark = pytest.mark.slow
+
 # docs/contracts.md, "Silver and gold": the dashboard and the publish step rely on these.
 GOLD_CONTRACT = {
     "dim_local_areas": {

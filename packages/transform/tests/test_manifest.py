@@ -4,6 +4,9 @@ import json
 
 import pytest
 
+# The session's seeded warehouse takes a minute of dbt runs: left out of a `-m "not slow"` run.
+pytestmark = pytest.mark.slow
+
 LAYERS = {
     # folder: (schema, allowed name prefixes, allowed materializations)
     "staging": ("silver", ("stg_",), {"view", "table", "incremental"}),

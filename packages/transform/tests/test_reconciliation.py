@@ -1,5 +1,10 @@
 """Gold agrees with bronze and silver, and shows the source's quirks faithfully."""
 
+import pytest
+
+# The session's seeded warehouse takes a minute of dbt runs: left out of a `-m "not slow"` run.
+pytestmark = pytest.mark.slow
+
 
 def test_every_bronze_record_is_one_request_in_the_fact(history):
     assert history.query(

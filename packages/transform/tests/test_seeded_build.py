@@ -1,5 +1,10 @@
 """`dbt build` against a warehouse seeded with the project's generated data succeeds."""
 
+import pytest
+
+# The session's seeded warehouse takes a minute of dbt runs: left out of a `-m "not slow"` run.
+pytestmark = pytest.mark.slow
+
 
 def _failed(run_results: dict) -> list[str]:
     return [
