@@ -15,6 +15,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # about a minute of Chromium: left out of a `-m "not slow"` run
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install -y chromium)",
