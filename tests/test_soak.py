@@ -200,18 +200,6 @@ def soak_env(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.mark.timeout(1800)
-@pytest.mark.xfail(
-    reason=(
-        "mmds-ingest defect: when a late edit reaches one of several records sharing an identity "
-        "(same descriptive fields) and all of them lie before the lookback window, the "
-        "incremental merge pairs the edit with the oldest of them, so bronze loses an unchanged "
-        "record and keeps a stale one (counts still agree); a full load restores the content "
-        "but not the keys a fresh load assigns. Strict: once the defect is fixed this test "
-        "passes, and the marker must go"
-    ),
-    raises=AssertionError,
-    strict=True,
-)
 def test_gold_after_a_faulty_soak_equals_one_clean_full_load(
     soak_env, tmp_path, monkeypatch, capsys, record_property
 ):
