@@ -17,3 +17,10 @@ def test_dbt_env_makes_the_data_dir_absolute_and_turns_telemetry_off(tmp_path, m
     assert env["MMDS_DATA_DIR"] == str(tmp_path / "data")
     assert Path(env["DBT_TARGET_PATH"]) == tmp_path / "data" / "transform" / "target"
     assert env["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "false"
+
+
+def test_dbt_keeps_a_bytecode_cache_under_the_data_dir_where_writing_bytecode_is_off(tmp_path):
+    env = dbt_env(tmp_path, base={"PYTHONDONTWRITEBYTECODE": "1"})
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert Path(env["PYTHONPYCACHEPREFIX"]) == tmp_path / "transform" / "pycache"
+    assert "PYTHONPYCACHEPREFIX" not in dbt_env(tmp_path, base={})

@@ -75,7 +75,29 @@ def test_snapshot_keeps_the_way_from_open_to_closed(history):
     assert current_versions == [(fact_rows, fact_rows)]
 
 
-def test_the_routine_build_is_everything_but_the_rebuild_proofs_and_unit_tests(history, tmp_path):
+def test_snapshot_is_fed_only_changed_requests_and_closes_deleted_ones(history):
+    test_name = "assert_snap_service_request_statuses_matches_current_statuses"
+    assert _test_status(history.second_build, test_name) == "pass"
+    compiled = history.target_dir / "compiled/mmds/snapshots/snap_service_request_statuses.sql"
+    snapshot_sql = (compiled / "snap_service_request_statuses.sql").read_text(encoding="utf-8")
+    assert "current_versions.dbt_valid_to is null" in snapshot_sql
+    (closed_without_successor,) = history.query(
+        """
+        select count(distinct service_request_id)
+        from silver.snap_service_request_statuses as versions
+        where not exists (
+            select 1 from silver.snap_service_request_statuses as current_versions
+            where current_versions.service_request_id = versions.service_request_id
+                and current_versions.dbt_valid_to is null
+        )
+        """
+    )[0]
+    assert closed_without_successor == history.advance.deleted
+
+
+def test_the_routine_build_leaves_out_exactly_the_proofs_implied_tests_and_unit_tests(
+    history, tmp_path
+):
     selection = ["--selector", ROUTINE_SELECTOR, "--target-path", str(tmp_path)]
     output = ["--quiet", "--output", "json", "--output-keys", "unique_id"]
     listed = run_dbt(["ls", *selection, *output], history.data_dir)
@@ -84,7 +106,18 @@ def test_the_routine_build_is_everything_but_the_rebuild_proofs_and_unit_tests(h
     left_to_ci = {
         "test.mmds.assert_fct_service_requests_matches_full_rebuild",
         "test.mmds.assert_stg_portal__service_requests_matches_full_rebuild",
-    } | {uid for uid in built if uid.startswith("unit_test.")}
-    assert len(left_to_ci) == 8
+        "test.mmds.assert_snap_service_request_statuses_matches_current_statuses",
+    } | {
+        uid
+        for uid in built
+        if uid.startswith("unit_test.")
+        or uid.startswith(
+            (
+                "test.mmds.unique_int_service_request",
+                "test.mmds.not_null_int_service_request",
+            )
+        )
+    }
+    assert len(left_to_ci) == 3 + 4 + 6
     assert left_to_ci <= built
     assert built - routine == left_to_ci
