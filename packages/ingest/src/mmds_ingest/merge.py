@@ -21,6 +21,7 @@ import duckdb
 
 from mmds_ingest.identity import (
     CONTENT_FIELDS,
+    OCCURRENCE_ORDER,
     key_identity_sql,
     key_occurrence_sql,
     record_key_sql,
@@ -99,9 +100,10 @@ def _regroup_sql() -> str:
 
 def _plan_sql(full: bool) -> str:
     replaced = "true" if full else f"e._identity IN (SELECT _identity FROM {AMBIGUOUS_TABLE})"  # noqa: S608
+    # Equal rows keep their old order, so identical twins are not rewritten for nothing.
     occurrence = (
-        "row_number() OVER (PARTITION BY _identity ORDER BY last_modified_timestamp NULLS FIRST,"
-        f" _row_hash, {key_occurrence_sql('_old_key')} NULLS LAST, _line)"
+        f"row_number() OVER (PARTITION BY _identity ORDER BY {OCCURRENCE_ORDER}, "
+        f"{key_occurrence_sql('_old_key')} NULLS LAST, _line)"
     )
     return f"""
     CREATE OR REPLACE TEMP TABLE _incoming AS
