@@ -59,6 +59,8 @@ def _rows_sql(source: str) -> str:
     value = {name: f"_j.{name}" for name in CONTENT_FIELDS}  # JSON value; NULL if null/absent
     raw = {name: f"json_extract_string(_j.{name}, '$')" for name in CONTENT_FIELDS}  # as sent
     kind = {name: f"json_type(_j.{name})" for name in CONTENT_FIELDS}
+    # JSON text is a string exactly when it starts with a quote: no parse needed
+    is_text = {name: f"starts_with(_j.{name}, '\"')" for name in CONTENT_FIELDS}
 
     typed: list[str] = []
     canonical: list[str] = []
@@ -66,7 +68,7 @@ def _rows_sql(source: str) -> str:
     for name in TEXT_FIELDS:
         typed.append(f"{raw[name]} AS {name}")
         canonical.append(f"{name} AS _c_{name}")
-        issues.append(f"CASE WHEN {kind[name]} <> 'VARCHAR' THEN '{name}_not_text' END")
+        issues.append(f"CASE WHEN NOT {is_text[name]} THEN '{name}_not_text' END")
     for name in REQUIRED_FIELDS:
         issues.append(f"CASE WHEN {value[name]} IS NULL THEN '{name}_missing' END")
     for name in INSTANT_FIELDS:
