@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
 from mmds_transform import ROUTINE_SELECTOR, run_dbt
+
+# The session's seeded warehouse takes a minute of dbt runs: left out of a `-m "not slow"` run.
+pytestmark = pytest.mark.slow
 
 
 def _test_status(run_results: dict, test_name: str) -> str:
