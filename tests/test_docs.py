@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -16,6 +18,7 @@ def _load_diagrams():
 diagrams = _load_diagrams()
 
 
+@pytest.mark.slow  # loads the Dagster definitions and parses the dbt project
 def test_architecture_page_diagrams_match_the_definitions_and_the_dbt_manifest(tmp_path):
     repository, manifest = diagrams.load_code(tmp_path)
     page = diagrams.PAGE.read_text()

@@ -85,6 +85,7 @@ def test_mmds_ui_serves_dagster_on_loopback(env):
         assert listening_addresses(ui.pid) == {"127.0.0.1"}
 
 
+@pytest.mark.slow  # three Streamlit servers, one after the other
 def test_dashboards_serve_on_loopback(env):
     app = ROOT / "packages/dashboard/src/mmds_dashboard/app.py"
     commands = [

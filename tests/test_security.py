@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.guarded import SECRET, files_containing, guarded
 from tests.servers import free_port, listening_addresses, serve
-
-NETGUARD = Path(__file__).with_name("netguard")
-SECRET = "mmds-test-key-7f3a9c1e-do-not-log"  # noqa: S105 - a made-up key the test hunts for
 
 
 def _bin(name: str) -> str:
@@ -22,19 +20,12 @@ def guarded_env(tmp_path):
     """Environment for subprocesses: outbound network refused and recorded, API key set."""
     log = tmp_path / "netguard.log"
     env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(NETGUARD), os.environ.get("PYTHONPATH")])),
-        "MMDS_NETGUARD_LOG": str(log),
-        "MMDS_PORTAL_API_KEY": SECRET,
+        **guarded(dict(os.environ), log),
         "MMDS_DATA_DIR": str(tmp_path / "data"),
         "MMDS_RETRY_INITIAL_WAIT_SECONDS": "0.05",
         "MMDS_RETRY_MAX_WAIT_SECONDS": "0.2",
     }
     return env, log
-
-
-def _files_containing(folder: Path, needle: bytes) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
 def test_the_network_guard_refuses_and_records_outbound_connections(guarded_env):
@@ -49,21 +40,12 @@ def test_the_network_guard_refuses_and_records_outbound_connections(guarded_env)
 
 
 @pytest.mark.slow
-def test_sample_run_keeps_the_key_secret_and_stays_on_the_machine(guarded_env, tmp_path):
-    env, log = guarded_env
-    result = subprocess.run(
-        [_bin("mmds"), "run", "--sample", "--sample-rows", "3000"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert SECRET not in result.stdout + result.stderr
-    assert _files_containing(tmp_path / "data", SECRET.encode()) == []
-    assert not log.exists(), log.read_text()
+def test_sample_run_keeps_the_key_secret_and_stays_on_the_machine(sample_run_in_a_fresh_clone):
+    run = sample_run_in_a_fresh_clone  # `uv run mmds run --sample` with a key set, guarded
+    assert run.main_job.returncode == 0, run.failure()
+    assert SECRET not in run.main_job.stdout + run.main_job.stderr
+    assert files_containing(run.clone / "data", SECRET.encode()) == []
+    assert not run.netguard_log.exists(), run.netguard_log.read_text()
 
 
 def test_failed_load_names_the_problem_without_the_key(guarded_env, tmp_path):
@@ -84,7 +66,7 @@ def test_failed_load_names_the_problem_without_the_key(guarded_env, tmp_path):
     output = result.stdout + result.stderr
     assert "500" in output or "server error" in output.lower(), output
     assert SECRET not in output + portal.output()
-    assert _files_containing(tmp_path, SECRET.encode()) == []
+    assert files_containing(tmp_path, SECRET.encode()) == []
     assert not log.exists(), log.read_text()
 
 
