@@ -136,6 +136,7 @@ def connect(
             time.sleep(0.2)
             continue
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # it drew on stdout during long loads
         return con
 
 

@@ -3,7 +3,7 @@
 All of it is one DuckDB query over the file: no per-row Python. Every record keeps its raw
 JSON exactly as sent; values that do not parse become NULL in their typed column and are named
 in `_quality_issues`. The rows go into the temp table `staged` (to be merged into bronze) or,
-when bronze is empty, straight into bronze (`merge.insert_into_empty`).
+when bronze is empty, straight into bronze part by part (`fresh_load`).
 """
 
 import json
