@@ -12,6 +12,7 @@ from mmds_transform import ROUTINE_SELECTOR
 
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.refresh import DBT_OP, RefreshConfig
+from mmds_orchestrator.defs.transform.stream import stream_events
 from mmds_orchestrator.defs.transform.translator import LayerTranslator
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
@@ -42,7 +43,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
         target = project.target_path / "runs" / f"{context.run.run_id[:8]}-{context.retry_number}"
         reuse_parse(project.target_path, target)
         invocation = dbt.cli(args, context=context, target_path=target, raise_on_error=False)
-        yield from invocation.stream()
+        yield from stream_events(invocation)
         if not invocation.is_successful():
             raise Failure(
                 description=f"dbt build failed: {failed_nodes(target)}", allow_retries=False
