@@ -12,6 +12,7 @@ the result is exact. Only the few ambiguous groups are re-read, never the bulk o
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -123,9 +124,13 @@ class GroupRereader:
         self, con: duckdb.DuckDBPyConnection, number: int, where: str | None, members: list[str]
     ) -> int:
         """Count and export one batch; add its rows of `members` to `REREAD_TABLE`."""
-        expected = self._client.count(where)
         path = self._work_dir / f"groups-{number}.jsonl"
-        self._client.download_export(path, where=where, order_by=ORDER_FIELD)
+        # The count runs beside the export (the client can be shared between threads): one
+        # round trip instead of two. A change of the portal in between shows as a mismatch.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            counted = pool.submit(self._client.count, where)
+            self._client.download_export(path, where=where, order_by=ORDER_FIELD)
+            expected = counted.result()
         query, params = export_rows_sql(path)
         with payload_errors():
             con.execute(f"CREATE OR REPLACE TEMP TABLE _reread_batch AS {query}", params)
