@@ -19,7 +19,6 @@ from mmds_ingest.settings import IngestSettings
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"mmds-ingest/{version('mmds-ingest')}"
-CHUNK_BYTES = 1 << 20
 
 T = TypeVar("T")
 
@@ -173,7 +172,8 @@ class PortalClient:
                 self._raise_for_status(response, url)
             sink.begin()
             try:
-                for chunk in response.iter_bytes(CHUNK_BYTES):
+                # Pieces as the connection delivers them (up to 64 KiB): no re-chunking copies
+                for chunk in response.iter_bytes():
                     if size == 0:
                         _reject_non_jsonl(chunk, response, url)
                     sink.write(chunk)
