@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from mmds_ingest import bronze, run_load
 from mmds_ingest.client import PortalClient
+from mmds_ingest.errors import PortalUnavailableError
 from mmds_ingest.fake_portal import generate_records
 from mmds_ingest.fresh_load import RESTART, insert_into_empty, load_into_empty
 
@@ -56,6 +57,19 @@ def test_a_download_cut_after_parts_were_loaded_starts_again_and_loads_each_row_
     assert "parts loaded so far are void" in caplog.text  # parts were in before the cut
     assert (result.rows_received, result.rows_inserted) == (2_000, 2_000)
     assert _bronze(settings) == in_one_part
+
+
+def test_a_download_failing_for_good_after_parts_were_loaded_leaves_nothing(
+    fake_portal, ingest_settings, query
+):
+    settings = ingest_settings.model_copy(update={"export_part_bytes": 50_000})
+    fake_portal.inject("truncated_body", times=None, endpoint="exports", after_bytes=400_000)
+
+    with pytest.raises(PortalUnavailableError, match="truncated"):
+        run_load(settings)
+
+    assert query("SELECT count(*) FROM bronze.service_requests") == [(0,)]
+    assert query("SELECT count(*) FROM bronze._loads") == [(0,)]
 
 
 def test_a_failing_insert_stops_the_download_and_raises(fake_portal, ingest_settings, tmp_path):

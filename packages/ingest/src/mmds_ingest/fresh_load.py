@@ -11,8 +11,7 @@ inserted so far: they are deleted, and the parts come again.
 import logging
 import queue
 import threading
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -31,7 +30,7 @@ BRONZE_TABLE = "bronze.service_requests"
 RESTART = "restart"
 """Among the parts: the download began again, so the parts inserted before it are void."""
 
-_DONE = object()  # the download ended (complete or failed)
+_DONE = object()  # the download is complete
 
 
 class _LoadingFailed(Exception):
@@ -69,20 +68,25 @@ def load_into_empty(
         sink = PartSink(directory, part_bytes, parts.put, lambda: parts.put(RESTART))
         try:
             client.stream_export(sink, where=where, order_by=order_by, on_progress=progress)
-        finally:
             parts.put(_DONE)
+        except BaseException as error:  # handed to the loading side, which raises it
+            parts.put(error)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-download") as pool:
-        downloaded = pool.submit(download)
-        try:
-            summary = insert_into_empty(
-                con, iter(parts.get, _DONE), load_id=load_id, loaded_at=loaded_at
-            )
-        except BaseException:
-            loading_failed.set()  # the download stops at its next chunk; the pool waits for it
-            raise
-        downloaded.result()  # raises the download's error, if it failed
-    return summary
+    def received() -> Iterator[Path | str]:
+        while (part := parts.get()) is not _DONE:
+            if isinstance(part, BaseException):
+                raise part
+            yield part
+
+    downloader = threading.Thread(target=download, name="export-download", daemon=True)
+    downloader.start()
+    try:
+        return insert_into_empty(con, received(), load_id=load_id, loaded_at=loaded_at)
+    except BaseException:
+        loading_failed.set()  # the download stops at its next piece
+        raise
+    finally:
+        downloader.join()
 
 
 def insert_into_empty(
