@@ -5,7 +5,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            "{% if is_incremental() and has_more_rows_than(this, source('portal', 'service_requests')) %}
+            "{% if is_incremental() and row_counts_differ(this, source('portal', 'service_requests')) %}
             delete from {{ this }}
             where not exists (
                 select 1 from {{ source('portal', 'service_requests') }} as bronze
