@@ -64,6 +64,35 @@ def isolate_environment():
     return _isolate
 
 
+# A tiny dbt project on its own DuckDB file: a quick model, then one that holds dbt's connection
+# (the warehouse lock) for a minute.
+PROBE_PROJECT_FILES = {
+    "dbt_project.yml": "name: probe\nversion: '1.0'\nprofile: probe\n",
+    "profiles.yml": (
+        "probe:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        "      path: \"{{ env_var('PROBE_WAREHOUSE') }}\"\n      threads: 1\n"
+    ),
+    "models/quick.sql": "select 1 as id\n",
+    "models/slow.py": (
+        "import time\n\n\ndef model(dbt, session):\n"
+        "    quick = dbt.ref('quick')\n    time.sleep(60)\n    return quick\n"
+    ),
+}
+
+
+@pytest.fixture
+def dbt_probe(tmp_path, monkeypatch) -> SimpleNamespace:
+    """The probe project (`project`), its warehouse file (`warehouse`) and a scratch dir."""
+    project = tmp_path / "probe"
+    for name, text in PROBE_PROJECT_FILES.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text, encoding="utf-8")
+    warehouse = tmp_path / "probe.duckdb"
+    monkeypatch.setenv("PROBE_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return SimpleNamespace(project=project, warehouse=warehouse, scratch=tmp_path)
+
+
 @pytest.fixture
 def sample_rows() -> int:
     """Rows the sample portal serves in these tests (MMDS_SAMPLE_ROWS)."""

@@ -40,15 +40,18 @@ def run(
     settings = _settings()
     rows = sample_rows or settings.sample_rows
     portal = sample_portal(rows, settings.sample_seed) if sample else nullcontext(None)
+    from mmds_orchestrator.warm_dbt import warm_dbt
+
     try:
-        with portal as portal_url:
+        # dbt is imported by its server while this process imports Dagster
+        with warm_dbt(_dbt_environment()) as dbt_launcher, portal as portal_url:
             if portal_url:
                 os.environ["MMDS_PORTAL_URL"] = portal_url
                 typer.echo(f"Sample portal: {rows:,} generated rows at {portal_url}")
             typer.echo(f"Data dir: {settings.data_dir}")
             from mmds_orchestrator.pipeline_run import run_pipeline
 
-            summary = run_pipeline(settings, full_refresh=full_refresh)
+            summary = run_pipeline(settings, full_refresh=full_refresh, dbt_command=dbt_launcher)
     except Exception as error:  # the command's boundary: a message, not a traceback
         _fail(f"mmds run failed before the pipeline could run: {error}")
     for line in summary.lines():
@@ -142,6 +145,11 @@ def _has_fake_portal() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _dbt_environment() -> dict[str, str]:
+    """The environment dbt is imported in (each dbt command then gets its own)."""
+    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 def _settings() -> PipelineSettings:

@@ -5,6 +5,7 @@ settings read when the definitions are loaded (never at import time).
 """
 
 import os
+from pathlib import Path
 
 from dagster import Definitions, EnvVar, definitions
 from mmds_ingest.settings import DEFAULT_PORTAL_URL
@@ -33,11 +34,12 @@ def defs() -> Definitions:
     return build_definitions(PipelineSettings())
 
 
-def build_definitions(settings: PipelineSettings) -> Definitions:
+def build_definitions(settings: PipelineSettings, dbt_command: Path | None = None) -> Definitions:
     """The whole graph: portal -> bronze -> dbt silver/gold -> serving file -> dashboard.
 
     Prepares the dbt manifest if it is missing or stale, and exports the absolute
-    `MMDS_DATA_DIR` so dbt's profile finds the warehouse from any working directory.
+    `MMDS_DATA_DIR` so dbt's profile finds the warehouse from any working directory. dbt runs
+    as `dbt_command` if given, else the venv's `dbt`.
     """
     os.environ["MMDS_DATA_DIR"] = str(settings.data_dir)
     project = prepare_dbt_project(
@@ -67,7 +69,7 @@ def build_definitions(settings: PipelineSettings) -> Definitions:
                 data_dir=str(settings.data_dir),
                 portal_api_key=_from_environment("MMDS_PORTAL_API_KEY", None),
             ),
-            "dbt": DbtCli(project_dir=project, dbt_executable=str(dbt_executable())),
+            "dbt": DbtCli(project_dir=project, dbt_executable=str(dbt_command or dbt_executable())),
             "files": DataFiles(data_dir=str(settings.data_dir)),
             "io_manager": DuckDBArrowIOManager(database=str(settings.io_manager_path)),
         },
