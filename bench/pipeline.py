@@ -5,9 +5,10 @@ it with dbt's same selection (mmds-transform's routine selector). The direct pat
 `mmds-ingest load` followed by `dbt build`; the orchestrated path is `mmds run`, which also
 publishes serving.duckdb and records the run in Dagster. Both start warm, as on any machine
 after the first run: the dbt manifest (and dbt's partial-parse cache) exists before the clock
-starts, and each path has run once on a small sample beforehand, so Python's bytecode cache
-holds every module it imports. The cache lives in a directory of its own (PYTHONPYCACHEPREFIX)
-even where PYTHONDONTWRITEBYTECODE is set; `--no-bytecode-cache` measures both paths without it.
+starts, and each path has run once on a small sample (2,000 rows) beforehand, so Python's
+bytecode cache holds every module it imports. The cache lives in a directory of its own
+(PYTHONPYCACHEPREFIX) even where PYTHONDONTWRITEBYTECODE is set; `--no-bytecode-cache` measures
+both paths without it.
 
     uv run python bench/pipeline.py [--rows 100000] [--seed 311] [--keep] [--no-bytecode-cache]
 
@@ -120,8 +121,9 @@ def main() -> None:
     cache = None if args.no_bytecode_cache else root / "pycache"
     start = DEFAULT_END.date().replace(year=DEFAULT_END.year - 2)
     try:
-        print(f"warming up both paths on {WARMUP_ROWS:,} rows", file=sys.stderr)
-        with FakePortal(rows=WARMUP_ROWS, seed=args.seed, start=start) as portal:
+        warmup_rows = min(WARMUP_ROWS, args.rows)
+        print(f"warming up both paths on {warmup_rows:,} rows", file=sys.stderr)
+        with FakePortal(rows=warmup_rows, seed=args.seed, start=start) as portal:
             direct(root / "warmup-direct", portal.url, cache)
             orchestrated(root / "warmup-mmds", portal.url, cache)
         print(f"measuring both paths on {args.rows:,} rows", file=sys.stderr)
