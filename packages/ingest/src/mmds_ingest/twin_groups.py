@@ -4,7 +4,7 @@ Records that agree on every identity field ("twins") cannot be told apart once o
 changes: an incremental export holds the changed one only, and nothing says which bronze row
 it was. The portal still knows the whole group, so the merge asks for it: an ODSQL `where`
 per group on the identity fields that ODSQL can state exactly (the text fields and the open
-instant), OR-ed into batches of bounded length, each counted and then exported. The filter
+instant), OR-ed into batches of bounded length, each exported and counted at once. The filter
 may match a little more than the group (coordinates are left out: their decimal text is not
 safely comparable); DuckDB then keeps only the rows whose identity hash is one asked for, so
 the result is exact. Only the few ambiguous groups are re-read, never the bulk of a load.
@@ -100,7 +100,7 @@ class GroupRereader:
         `identities` (column `_identity`; each has a row in `staged` to take its fields from).
 
         Raise `ReconciliationError` when a batch does not hold the rows the portal counted
-        just before (it changed meanwhile), and the client's errors when a request fails.
+        beside it (it changed meanwhile), and the client's errors when a request fails.
         """
         examples = con.execute(
             f"SELECT _identity, CAST(any_value(_raw) AS VARCHAR) FROM {STAGED_TABLE} "  # noqa: S608 -- constants
@@ -113,7 +113,7 @@ class GroupRereader:
         for number, (where, members) in enumerate(batches):
             rows += self._fetch(con, number, where, members)
         log.info(
-            "re-read %d groups of records sharing every identity field (%d rows) in %d request(s)",
+            "re-read %d groups of records sharing every identity field (%d rows) in %d batch(es)",
             len(filters),
             rows,
             len(batches),
