@@ -1,14 +1,15 @@
 """The `mmds` command: run the pipeline, open Dagster's UI, open the dashboard."""
 
+import gc
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -49,8 +50,7 @@ def run(
                 os.environ["MMDS_PORTAL_URL"] = portal_url
                 typer.echo(f"Sample portal: {rows:,} generated rows at {portal_url}")
             typer.echo(f"Data dir: {settings.data_dir}")
-            from mmds_orchestrator.pipeline_run import run_pipeline
-
+            run_pipeline = _import_run_pipeline()
             summary = run_pipeline(settings, full_refresh=full_refresh, dbt_command=dbt_launcher)
     except Exception as error:  # the command's boundary: a message, not a traceback
         _fail(f"mmds run failed before the pipeline could run: {error}")
@@ -145,6 +145,22 @@ def _has_fake_portal() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _import_run_pipeline() -> Callable[..., Any]:
+    """Import the pipeline (Dagster, dagster-dbt, dbt: seconds), without garbage collection.
+
+    The import makes about 400,000 objects that live as long as the process: collecting while
+    they are made costs a fifth of the import, and frozen afterwards they are left out of every
+    later full collection, including the one at exit (seconds).
+    """
+    gc.disable()
+    try:
+        from mmds_orchestrator.pipeline_run import run_pipeline
+    finally:
+        gc.freeze()
+        gc.enable()
+    return run_pipeline
 
 
 def _dbt_environment() -> dict[str, str]:

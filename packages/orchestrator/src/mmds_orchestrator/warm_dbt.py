@@ -13,6 +13,7 @@ Only the standard library is imported here: the launcher must start in milliseco
 
 import atexit
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -93,10 +94,14 @@ def serve(address: str) -> None:
     children: set[int] = set()
     threading.Thread(target=_exit_with_parent, args=(children,), daemon=True).start()
 
+    gc.disable()  # no collection among the objects of the import: they live on (see cli)
     for module in _PRELOADED:  # the point of the server: imported once, before any request
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
     from dbt.cli.main import cli
+
+    gc.freeze()  # and each forked dbt leaves them out of its collections too
+    gc.enable()
 
     while True:
         connection, _ = listener.accept()
