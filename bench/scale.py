@@ -8,7 +8,8 @@ its peak resident memory is its own (read from the kernel's rusage of that child
 the processes it waited for, e.g. dbt):
 
 - ingest: `mmds_ingest.run_load` full load into a fresh warehouse;
-- dbt_build: `dbt build` of mmds-transform's project (bench/transform.py's `timed_build`);
+- dbt_build: `dbt build` of the routine selection `mmds run` builds (bench/transform.py's
+  `timed_build`: everything but the full-rebuild proofs and the unit tests);
 - publish: the orchestrator's `publish_serving_file` (gold into serving.duckdb);
 - dashboard: bench/dashboard.py on that serving file (each page's queries, uncached);
   its seconds are one visit of every page (sum of the pages' median times).
@@ -17,7 +18,8 @@ Each line holds rows, `<stage>_seconds` (wall), `<stage>_cpu_seconds` (user + sy
 stage and its children), `<stage>_peak_rss_mb` and, from the second size on, the exponents
 `<stage>_time_exponent`, `<stage>_cpu_exponent` and `<stage>_rss_exponent` against the previous
 size: log(cost ratio) / log(rows ratio), so 1.0 is linear and 0.0 is flat. On a shared machine
-wall seconds follow its load; CPU seconds much less, so judge linearity on those.
+wall seconds follow its load; CPU seconds much less, so judge linearity on those. `load_before`
+and `load_after` are the machine's one-minute load average around the stages of a size.
 """
 
 import argparse
@@ -125,6 +127,7 @@ def measure_size(rows: int, seed: int, scratch: Path) -> dict:
         "bench": "scale",
         "rows": rows,
         "portal_start_seconds": round(time.perf_counter() - started, 1),
+        "load_before": round(os.getloadavg()[0], 2),
     }
     try:
         for stage in STAGES:
@@ -134,6 +137,7 @@ def measure_size(rows: int, seed: int, scratch: Path) -> dict:
             line[f"{stage}_cpu_seconds"] = round(result.pop("cpu_seconds"), 2)
             line[f"{stage}_peak_rss_mb"] = round(result.pop("peak_rss_mb"))
             line |= {f"{stage}_{key}": value for key, value in result.items()}
+        line["load_after"] = round(os.getloadavg()[0], 2)
     finally:
         portal.terminate()
         portal.wait(timeout=60)
