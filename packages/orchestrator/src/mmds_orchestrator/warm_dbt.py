@@ -92,7 +92,8 @@ def serve(address: str) -> None:
     listener.bind(address)
     listener.listen(8)  # launchers arriving while dbt is imported wait in the backlog
     children: set[int] = set()
-    threading.Thread(target=_exit_with_parent, args=(children,), daemon=True).start()
+    scratch = Path(address).parent
+    threading.Thread(target=_exit_with_parent, args=(children, scratch), daemon=True).start()
 
     gc.disable()  # no collection among the objects of the import: they live on (see cli)
     for module in _PRELOADED:  # the point of the server: imported once, before any request
@@ -181,12 +182,16 @@ def _wait_for_child(pid: int, connection: socket.socket) -> int:
                 os.kill(pid, signal.SIGKILL)
 
 
-def _exit_with_parent(children: set[int]) -> None:
-    """Wait for the end of standard input (the parent closed it, or died), then stop."""
+def _exit_with_parent(children: set[int], scratch: Path) -> None:
+    """Wait for the end of standard input (the parent closed it, or died), then stop.
+
+    The launcher's directory goes too: a parent killed with SIGKILL cannot remove it.
+    """
     sys.stdin.buffer.read()
     for pid in list(children):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(scratch, ignore_errors=True)
     os._exit(0)
 
 
