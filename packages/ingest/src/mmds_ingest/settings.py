@@ -37,7 +37,7 @@ class IngestSettings(BaseSettings):
     )
     duckdb_memory_limit: str = Field("512MB", description="DuckDB memory_limit while loading.")
     export_part_bytes: int = Field(
-        32 << 20,
+        128 << 20,  # 2 DuckDB threads then fill whole row groups; smaller parts cost 10% more CPU
         gt=0,
         description="A first load inserts the export in parts of this size while the rest "
         "downloads.",
