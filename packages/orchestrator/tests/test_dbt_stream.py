@@ -33,6 +33,7 @@ def test_dbt_is_stopped_and_the_warehouse_unlocked_when_the_event_stream_breaks(
             raise StreamBroke("the event stream broke")
 
         invocation.stream = breaking_after_the_first_event
+        invocation.termination_timeout_seconds = 5  # dbt's grace for SIGINT, then SIGTERM
         started = time.monotonic()
         with pytest.raises(StreamBroke):
             for _ in stream_events(invocation):

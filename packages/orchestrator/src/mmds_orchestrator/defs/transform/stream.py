@@ -1,5 +1,6 @@
 """Stream a dbt invocation's events into Dagster without ever leaving dbt running alone."""
 
+import contextlib
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -23,12 +24,17 @@ def stream_events(invocation: DbtCliInvocation) -> Iterator[Any]:
 
 
 def stop_dbt(process: subprocess.Popen, grace_seconds: float) -> None:
-    """Interrupt dbt (it cancels its queries and exits), and kill it if it is still there."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=grace_seconds)
-    except subprocess.TimeoutExpired:
+    """Interrupt dbt (it cancels its queries and exits); terminate it, then kill it, if it stays.
+
+    The launcher of a warm dbt forwards SIGINT and SIGTERM and exits only after its dbt has, so
+    the warehouse is free once this returns; SIGKILL is the last resort.
+    """
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        if process.poll() is not None:
+            return
+        process.send_signal(stop)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace_seconds)
+    if process.poll() is None:
         process.kill()
         process.wait()
