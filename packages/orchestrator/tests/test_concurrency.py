@@ -46,12 +46,16 @@ def test_two_runs_launched_at_once_both_succeed_in_turn(data_dir, sample_rows):
         assert "Conflicting lock" not in output
     with DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
         finished = instance.get_runs()
-        assert [run.status for run in finished] == [DagsterRunStatus.SUCCESS] * 2
-        first, second = (_step_windows(instance, run.run_id) for run in finished)
-    # The warehouse pool has one slot: no step of one run overlaps a step of the other.
-    for start, end in first:
-        for other_start, other_end in second:
-            assert end <= other_start or other_end <= start
+        # one run loads and builds; the other may find dbt not yet built and rebuild it
+        assert len(finished) >= 2
+        assert {run.status for run in finished} == {DagsterRunStatus.SUCCESS}
+        windows = [_step_windows(instance, run.run_id) for run in finished]
+    # The warehouse pool has one slot: no step of one run overlaps a step of another.
+    for index, steps in enumerate(windows):
+        for other in windows[index + 1 :]:
+            for start, end in steps:
+                for other_start, other_end in other:
+                    assert end <= other_start or other_end <= start
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         counts = con.execute(
             "select count(*), count(distinct _record_key) from bronze.service_requests"
