@@ -87,8 +87,9 @@ def test_a_routine_run_after_the_portal_changed_loads_builds_and_republishes(
 def test_runs_are_recorded_in_the_persistent_dagster_instance(two_runs):
     with DagsterInstance.from_config(str(two_runs.data_dir / "dagster_home")) as instance:
         runs = instance.get_runs()
-    assert [run.status for run in runs] == [DagsterRunStatus.SUCCESS] * 2
-    assert {run.job_name for run in runs} == {"mmds_pipeline"}  # no rebuild was needed
+    # newest first: the second `mmds run` ingested only; the first ingested, then built
+    assert [run.job_name for run in runs] == ["mmds_ingest", "mmds_rebuild", "mmds_ingest"]
+    assert {run.status for run in runs} == {DagsterRunStatus.SUCCESS}
 
 
 def test_a_failing_error_test_blocks_publish_and_keeps_the_serving_file(

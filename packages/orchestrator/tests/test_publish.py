@@ -116,7 +116,7 @@ def test_the_gold_digest_changes_with_gold_and_is_recorded_in_the_serving_file(t
 
     assert published_gold_digest(serving) == record.gold_digest == gold_digest(warehouse, RESULTS)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("update gold.fct_service_requests set service_request_id = 'x' where service_request_id = '1'")
+        con.execute("update gold.fct_service_requests set last_modified_at = now()")
     assert gold_digest(warehouse, RESULTS) != record.gold_digest
     failing = [DbtTestResult("unique_fct_id", "fct_service_requests", "warn", 2)]
     _warehouse(warehouse, requests=3)

@@ -4,6 +4,7 @@ import time
 
 from dagster import (
     AssetCheckSeverity,
+    AssetKey,
     AssetsDefinition,
     DagsterInstance,
     Definitions,
@@ -13,11 +14,16 @@ from dagster import (
 from mmds_orchestrator.definitions import defs
 from mmds_orchestrator.defs.ingest.assets import BRONZE_REQUESTS
 from mmds_orchestrator.defs.publish.assets import latest_evaluations
-from mmds_orchestrator.defs.refresh import DBT_OP, quiet_console_config, refresh_run_config
-from mmds_orchestrator.defs.schedules.pipeline import PIPELINE_JOB, REBUILD_JOB
+from mmds_orchestrator.defs.refresh import (
+    DBT_OP,
+    INGEST_OP,
+    quiet_console_config,
+    refresh_run_config,
+)
+from mmds_orchestrator.defs.schedules.pipeline import INGEST_JOB, REBUILD_JOB
 from mmds_orchestrator.defs.transform.assets import dbt_models
 from mmds_orchestrator.instance import open_instance, release_abandoned_runs
-from mmds_orchestrator.run_summary import RunSummary, summarize
+from mmds_orchestrator.run_summary import OUT_OF_DATE_TAG, RunSummary, summarize
 from mmds_orchestrator.settings import PipelineSettings
 
 RUN_TAGS = {"mmds/trigger": "mmds run"}
@@ -28,12 +34,12 @@ CODE_VERSION_TAG = "dagster/code_version"
 def run_pipeline(
     settings: PipelineSettings, full_refresh: bool = False, portal_url: str | None = None
 ) -> RunSummary:
-    """Ingest, dbt build and publish as one Dagster run, recorded in the UI's history.
+    """Ingest, then dbt build and publish when there is something to build, as Dagster runs
+    recorded in the UI's history.
 
-    Steps with nothing to do are skipped: ingest when the portal's change token has not moved,
-    dbt and publish when bronze did not change (Dagster skips them), publish when gold did not
-    change. When bronze did not change but dbt is out of date (its project changed, a model was
-    never built, or its last build failed), a second run builds dbt and publishes. In-process
+    The first run is ingest alone (`mmds_ingest`): skipped when the portal's change token has
+    not moved. The second (`mmds_rebuild`) runs only when bronze changed or dbt is out of date
+    (see `dbt_out_of_date`); publish inside it skips when gold did not change. In-process
     execution avoids the start-up of a code server and of one process per step. Earlier runs of
     this command that were killed are marked failed first, freeing their slots. `portal_url`
     replaces the configured portal (the sample portal of `mmds run --sample`).
@@ -43,11 +49,17 @@ def run_pipeline(
     _, models = dbt_models(settings)
     with open_instance(settings.dagster_home) as instance:
         release_abandoned_runs(instance, RUN_TAGS)
-        results = [_execute(definitions, instance, full_refresh, portal_url)]
-        if not _ran(results[0], DBT_OP) and results[0].success:
-            reasons = dbt_out_of_date(instance, models)
-            if reasons:
-                results.append(_execute(definitions, instance, full_refresh, None, reasons))
+        ingest = _execute(definitions, INGEST_JOB, instance, full_refresh, portal_url)
+        results = [ingest]
+        if ingest.success:
+            if full_refresh or _materialized(ingest, BRONZE_REQUESTS):
+                reasons = []
+            else:
+                reasons = dbt_out_of_date(instance, models) or None
+            if reasons is not None:
+                results.append(
+                    _execute(definitions, REBUILD_JOB, instance, full_refresh, None, reasons)
+                )
     return summarize(results, time.perf_counter() - started)
 
 
@@ -82,18 +94,18 @@ def dbt_out_of_date(instance: DagsterInstance, models: AssetsDefinition) -> list
 
 def _execute(
     definitions: Definitions,
+    job_name: str,
     instance: DagsterInstance,
     full_refresh: bool,
     portal_url: str | None,
-    reasons: list[str] | None = None,
+    out_of_date: list[str] | None = None,
 ) -> ExecuteInProcessResult:
-    """The pipeline job, or the rebuild job (no ingest) when dbt is out of date for `reasons`."""
-    job = definitions.resolve_job_def(REBUILD_JOB if reasons else PIPELINE_JOB)
-    ops = {DBT_OP} if reasons else None
+    """One run of `job_name`; `out_of_date` says why dbt builds although bronze did not change."""
+    ops = {INGEST_OP} if job_name == INGEST_JOB else {DBT_OP}
     tags = {**RUN_TAGS, "mmds/full_refresh": str(full_refresh).lower()}
-    if reasons:
-        tags["mmds/dbt_out_of_date"] = "; ".join(reasons)[:1000]
-    return job.execute_in_process(
+    if out_of_date:
+        tags[OUT_OF_DATE_TAG] = "; ".join(out_of_date)[:1000]
+    return definitions.resolve_job_def(job_name).execute_in_process(
         run_config={**refresh_run_config(full_refresh, ops, portal_url), **quiet_console_config()},
         instance=instance,
         raise_on_error=False,
@@ -101,9 +113,5 @@ def _execute(
     )
 
 
-def _ran(result: ExecuteInProcessResult, op: str) -> bool:
-    return any(
-        event.is_step_success or event.is_step_failure
-        for event in result.all_events
-        if event.step_key == op
-    )
+def _materialized(result: ExecuteInProcessResult, key: AssetKey) -> bool:
+    return any(event.asset_key == key for event in result.get_asset_materialization_events())

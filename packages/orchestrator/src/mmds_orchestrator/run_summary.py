@@ -7,7 +7,6 @@ from dagster import AssetCheckSeverity, DagsterEvent, DagsterEventType, ExecuteI
 
 from mmds_orchestrator.defs.ingest.assets import BRONZE_REQUESTS
 from mmds_orchestrator.defs.publish.assets import PUBLISH_KEY
-from mmds_orchestrator.defs.refresh import DBT_OP
 
 MODEL_LAYERS = {"silver", "gold"}
 OUT_OF_DATE_TAG = "mmds/dbt_out_of_date"
@@ -15,7 +14,7 @@ OUT_OF_DATE_TAG = "mmds/dbt_out_of_date"
 
 @dataclass
 class RunSummary:
-    """Counts and outcome of one `mmds run` (one Dagster run, two when dbt was out of date)."""
+    """Counts and outcome of one `mmds run`: its ingest run, and its rebuild run if any."""
 
     run_ids: list[str]
     succeeded: bool
@@ -83,11 +82,11 @@ def summarize(results: Sequence[ExecuteInProcessResult], seconds: float) -> RunS
     for result in results:
         for event in result.all_events:
             _count(summary, event)
-        if OUT_OF_DATE_TAG in result.dagster_run.tags:  # the second run, building dbt
-            summary.dbt_skipped = None
-            summary.dbt_out_of_date = result.dagster_run.tags[OUT_OF_DATE_TAG]
-    if len(results) == 1 and summary.dbt_skipped:
-        summary.dbt_skipped += ", and dbt is up to date"
+        summary.dbt_out_of_date = result.dagster_run.tags.get(OUT_OF_DATE_TAG) or (
+            summary.dbt_out_of_date
+        )
+    if len(results) == 1 and summary.succeeded:
+        summary.dbt_skipped = "bronze unchanged, and dbt is up to date"
     return summary
 
 
@@ -101,8 +100,6 @@ def _count(summary: RunSummary, event: DagsterEvent) -> None:
             summary.load = metadata
         elif observation.asset_key == PUBLISH_KEY:
             summary.publish_skipped = str(metadata.get("reason", "nothing to publish"))
-    elif event.event_type == DagsterEventType.STEP_SKIPPED and event.step_key == DBT_OP:
-        summary.dbt_skipped = "bronze unchanged"
     elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
         evaluation = event.asset_check_evaluation_data
         if evaluation.passed:

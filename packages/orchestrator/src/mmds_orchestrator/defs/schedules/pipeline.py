@@ -15,20 +15,28 @@ from mmds_orchestrator.defs.refresh import refresh_run_config
 from mmds_orchestrator.settings import PipelineSettings
 
 PIPELINE_JOB = "mmds_pipeline"
+INGEST_JOB = "mmds_ingest"
 REBUILD_JOB = "mmds_rebuild"
 
 BRONZE = AssetSelection.assets(BRONZE_REQUESTS, BRONZE_LOADS)
+RECONCILIATION = AssetSelection.checks(AssetCheckKey(BRONZE_REQUESTS, RECONCILIATION_CHECK))
+# The ingest step alone: bronze and its reconciliation, without dbt's tests of its sources.
+INGEST = BRONZE.without_checks() | RECONCILIATION
 # Everything downstream of ingest, with dbt's tests of its sources (checks on bronze's assets):
 # dagster-dbt then builds its whole selection instead of a subset.
 AFTER_INGEST = (AssetSelection.all() - BRONZE) | (
-    AssetSelection.checks_for_assets(BRONZE_REQUESTS, BRONZE_LOADS)
-    - AssetSelection.checks(AssetCheckKey(BRONZE_REQUESTS, RECONCILIATION_CHECK))
+    AssetSelection.checks_for_assets(BRONZE_REQUESTS, BRONZE_LOADS) - RECONCILIATION
 )
 
 
 @definitions
 def pipeline_schedules() -> Definitions:
-    """The `mmds_pipeline` job and both schedules, their cron from the current settings."""
+    """The jobs and both schedules (of `mmds_pipeline`), their cron from the current settings.
+
+    `mmds_pipeline` is the whole graph: when bronze does not change, Dagster skips dbt and
+    publish. `mmds run` runs its two halves, `mmds_ingest` then, only when bronze changed or dbt
+    is out of date, `mmds_rebuild`: a run with nothing to do never plans dbt's steps and checks.
+    """
     settings = PipelineSettings()
     job = define_asset_job(
         PIPELINE_JOB,
@@ -61,9 +69,12 @@ def pipeline_schedules() -> Definitions:
             description="Reload everything from the portal and rebuild every model.",
         ),
     ]
+    ingest = define_asset_job(
+        INGEST_JOB, selection=INGEST, description="Ingest alone, with its reconciliation check."
+    )
     rebuild = define_asset_job(
         REBUILD_JOB,
         selection=AFTER_INGEST,
-        description="dbt build and publish without ingest: after a change of the dbt project.",
+        description="dbt build (tests as checks) and publish serving.duckdb, without ingest.",
     )
-    return Definitions(jobs=[job, rebuild], schedules=schedules)
+    return Definitions(jobs=[job, ingest, rebuild], schedules=schedules)
