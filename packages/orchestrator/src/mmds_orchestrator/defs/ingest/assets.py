@@ -97,8 +97,7 @@ def ingest_portal(
                 "which only a full load can see; running one."
             )
             result = portal.load(full_refresh=True)
-        metadata = load_metadata(result)
-        context.log.info(f"Load {metadata.get('load_id')}: {metadata}")
+        metadata = load_metadata(result)  # shown on the asset: no log line repeats it
         if changed_bronze(result):
             yield MaterializeResult(asset_key=BRONZE_REQUESTS, metadata=metadata)
         else:

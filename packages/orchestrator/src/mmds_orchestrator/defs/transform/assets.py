@@ -13,6 +13,7 @@ from mmds_transform import ROUTINE_SELECTOR
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.refresh import DBT_OP, RefreshConfig
 from mmds_orchestrator.defs.transform.project import (
+    dbt_project,
     dbt_vars,
     mmds_dbt_project,
     prepare_manifest,
@@ -25,18 +26,22 @@ from mmds_orchestrator.settings import PipelineSettings
 def dbt_models(settings: PipelineSettings) -> tuple[DbtProject, AssetsDefinition]:
     """The dbt project, its manifest prepared, and the `dbt_models` assets built from it.
 
-    Publish reads the gold keys and test checks of the same definition, so it is built once per
-    project, data dir and manifest.
+    Publish reads the gold keys and test checks of the same definition: it is built once per
+    project, data dir and manifest (dagster-dbt reads the whole manifest to build it).
     """
     project = mmds_dbt_project(settings)
     project.prepare_if_dev()
     prepare_manifest(project, settings.data_dir)
-    return project, _dbt_models(project, settings.data_dir, project.manifest_path.stat().st_mtime)
+    written = project.manifest_path.stat().st_mtime_ns
+    models = _dbt_models(project.project_dir, project.target_path, settings.data_dir, written)
+    return project, models
 
 
 @cache
-def _dbt_models(project: DbtProject, data_dir: Path, _manifest_written: float) -> AssetsDefinition:
-    return build_dbt_assets(project, data_dir)
+def _dbt_models(
+    project_dir: Path, target: Path, data_dir: Path, _manifest_written: int
+) -> AssetsDefinition:
+    return build_dbt_assets(dbt_project(project_dir, target, data_dir), data_dir)
 
 
 def build_dbt_assets(project: DbtProject, data_dir: Path) -> AssetsDefinition:

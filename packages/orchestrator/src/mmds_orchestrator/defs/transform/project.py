@@ -26,10 +26,16 @@ def dbt_executable() -> Path:
 
 def mmds_dbt_project(settings: PipelineSettings) -> DbtProject:
     """The project (or `MMDS_DBT_PROJECT_DIR`), its manifest and artefacts under `data_dir/dbt`."""
+    project_dir = settings.dbt_project_dir or mmds_transform.project_dir()
+    return dbt_project(project_dir, settings.dbt_artifacts_dir / "target", settings.data_dir)
+
+
+def dbt_project(project_dir: Path, target: Path, data_dir: Path) -> DbtProject:
+    """`project_dir` writing its manifest and artefacts to `target`, its warehouse in `data_dir`."""
     return DbtProject(
-        project_dir=settings.dbt_project_dir or mmds_transform.project_dir(),
-        target_path=settings.dbt_artifacts_dir / "target",
-        prepare_project_cli_args=[*PARSE_ARGS, *dbt_vars(settings.data_dir)],
+        project_dir=project_dir,
+        target_path=target,
+        prepare_project_cli_args=[*PARSE_ARGS, *dbt_vars(data_dir)],
     )
 
 
