@@ -124,11 +124,17 @@ def latest_evaluations(
 
     Runs in which a check was planned but its step skipped (bronze unchanged) do not count.
     """
-    summaries = instance.event_log_storage.get_asset_check_summary_records(list(check_keys))
-    evaluations = {}
-    for key, summary in summaries.items():
-        record = summary.last_completed_check_execution_record
-        evaluation = record.evaluation if record is not None else None
-        if isinstance(evaluation, AssetCheckEvaluation):
-            evaluations[key] = evaluation
+    storage = instance.event_log_storage
+    latest = storage.get_latest_asset_check_execution_by_key(list(check_keys))  # one query
+    evaluations = {
+        key: record.evaluation
+        for key, record in latest.items()
+        if isinstance(record.evaluation, AssetCheckEvaluation)
+    }
+    pending = [key for key in check_keys if key not in evaluations]
+    if pending:  # planned in a run that skipped them: their last completed evaluation, if any
+        for key, summary in storage.get_asset_check_summary_records(pending).items():
+            record = summary.last_completed_check_execution_record
+            if record is not None and isinstance(record.evaluation, AssetCheckEvaluation):
+                evaluations[key] = record.evaluation
     return evaluations
