@@ -63,16 +63,20 @@ def ui(
     settings = _settings()
     from mmds_orchestrator.instance import prepare_dagster_home
 
+    bin_dir = Path(sys.executable).parent
     env = {
         **os.environ,
         "DAGSTER_HOME": str(prepare_dagster_home(settings.dagster_home)),
         "MMDS_DATA_DIR": str(settings.data_dir),
+        # dagster-dbt's `prepare_if_dev()` runs `dbt` from PATH, also outside `uv run`
+        "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
     }
     command = [
-        str(Path(sys.executable).with_name("dg")),
+        str(bin_dir / "dg"),
         "dev",
-        "-m",
-        "mmds_orchestrator.definitions",
+        "--use-active-venv",
+        "--target-path",
+        str(_dg_project_root()),
         "--host",
         "127.0.0.1",
         "--port",
@@ -106,6 +110,11 @@ def sample_portal(rows: int, seed: int) -> Iterator[str]:
     two_years_before = DEFAULT_END.date().replace(year=DEFAULT_END.year - 2)
     with FakePortal(rows=rows, seed=seed, start=two_years_before) as portal:
         yield portal.url
+
+
+def _dg_project_root() -> Path:
+    """The folder whose `pyproject.toml` declares `[tool.dg]`, found as Dagster finds it."""
+    return next(path for path in Path(__file__).parents if (path / "pyproject.toml").exists())
 
 
 def _settings() -> PipelineSettings:

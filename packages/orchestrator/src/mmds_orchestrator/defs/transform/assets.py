@@ -30,11 +30,22 @@ def dbt_models(settings: PipelineSettings) -> tuple[DbtProject, AssetsDefinition
     project, data dir and manifest (dagster-dbt reads the whole manifest to build it).
     """
     project = mmds_dbt_project(settings)
-    project.prepare_if_dev()
-    prepare_manifest(project, settings.data_dir)
+    _prepared(project.project_dir, project.target_path, settings.data_dir)
     written = project.manifest_path.stat().st_mtime_ns
     models = _dbt_models(project.project_dir, project.target_path, settings.data_dir, written)
     return project, models
+
+
+@cache
+def _prepared(project_dir: Path, target: Path, data_dir: Path) -> None:
+    """Prepare the manifest once per process (transform and publish both load the models).
+
+    Under `dg dev`, `prepare_if_dev()` parses (each reload of the code location is a new
+    process); elsewhere `prepare_manifest` parses only a missing or stale manifest.
+    """
+    project = dbt_project(project_dir, target, data_dir)
+    project.prepare_if_dev()
+    prepare_manifest(project, data_dir)
 
 
 @cache
