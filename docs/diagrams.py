@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import httpx
 
@@ -28,11 +29,13 @@ SCREENSHOT = DOCS / "images" / "asset-graph.png"
 
 def load_code(data_dir: Path):
     """The Dagster repository and the dbt manifest for a data dir (parses dbt if needed)."""
-    from mmds_orchestrator.definitions import build_definitions
+    from mmds_orchestrator.definitions import defs
     from mmds_orchestrator.settings import PipelineSettings
 
-    settings = PipelineSettings(data_dir=data_dir)
-    repository = build_definitions(settings).get_repository_def()
+    # definitions read their settings from the environment when they load: only while loading
+    with patch.dict(os.environ, {"MMDS_DATA_DIR": str(data_dir)}):
+        settings = PipelineSettings()
+        repository = defs().get_repository_def()
     manifest = json.loads((settings.dbt_artifacts_dir / "target" / "manifest.json").read_text())
     return repository, manifest
 

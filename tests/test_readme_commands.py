@@ -17,7 +17,7 @@ EXERCISED_BY = {
     "mmds run": [
         "tests/test_fresh_clone.py::test_fresh_clone_runs_the_readme_quick_start",
         "packages/orchestrator/tests/test_pipeline_run.py::"
-        "test_second_run_is_incremental_adds_no_duplicates_and_republishes",
+        "test_a_routine_run_after_the_portal_changed_loads_builds_and_republishes",
     ],
     "mmds ui": ["tests/test_readme_commands.py::test_mmds_ui_serves_dagster_on_loopback"],
     "mmds dashboard": ["tests/test_readme_commands.py::test_dashboards_serve_on_loopback"],

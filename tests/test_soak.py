@@ -99,13 +99,18 @@ def inject(portal: FakePortal, kind: FaultKind, rng: random.Random) -> None:
         portal.inject(kind)
 
 
-def stage_started(data_dir: Path, stage: str, dbt_runs_before: set[str]) -> bool:
+def dbt_log_written(data_dir: Path) -> float:
+    """When dbt last wrote its log (0 if never): a dbt command has started since if it grew."""
+    log = data_dir / "dbt" / "target" / "dbt.log"
+    return log.stat().st_mtime if log.exists() else 0.0
+
+
+def stage_started(data_dir: Path, stage: str, dbt_log_before: float) -> bool:
     """Whether the pipeline is inside `stage`, from the files that stage writes while it runs."""
     if stage == "ingest":
         return any((data_dir / "tmp").glob("*.jsonl"))
     if stage == "dbt":
-        runs = data_dir / "dbt" / "target" / "runs"
-        return runs.is_dir() and bool({p.name for p in runs.iterdir()} - dbt_runs_before)
+        return dbt_log_written(data_dir) > dbt_log_before
     return any(data_dir.glob(".serving.duckdb.*.tmp"))
 
 
@@ -114,8 +119,7 @@ def run_and_kill(data_dir: Path, stage: str, rng: random.Random) -> int:
 
     Returns the run's exit status: -SIGKILL if killed, else how it ended before that stage.
     """
-    runs = data_dir / "dbt" / "target" / "runs"
-    dbt_runs_before = {p.name for p in runs.iterdir()} if runs.is_dir() else set()
+    dbt_log_before = dbt_log_written(data_dir)
     delay = rng.uniform(0, {"ingest": 0.3, "dbt": 8.0, "publish": 0.05}[stage])
     command = [str(Path(sys.executable).with_name("mmds")), "run"]
     process = subprocess.Popen(
@@ -123,7 +127,7 @@ def run_and_kill(data_dir: Path, stage: str, rng: random.Random) -> int:
     )
     try:
         while process.poll() is None:
-            if stage_started(data_dir, stage, dbt_runs_before):
+            if stage_started(data_dir, stage, dbt_log_before):
                 time.sleep(delay)
                 os.killpg(process.pid, signal.SIGKILL)  # the run and its dbt child, like kill -9
                 return process.wait()

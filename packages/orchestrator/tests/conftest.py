@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import duckdb
 import pytest
-from mmds_orchestrator.defs.transform.project import default_project_dir, prepare_dbt_project
-from mmds_orchestrator.settings import DBT_ARTIFACTS_DIR
+from mmds_orchestrator.defs.transform.project import mmds_dbt_project, prepare_manifest
+from mmds_orchestrator.settings import DBT_ARTIFACTS_DIR, PipelineSettings
 
 # Small enough for a quick `dbt build`, large enough for every gold table to have rows.
 SAMPLE_ROWS = 3_000
@@ -21,9 +21,9 @@ _ISOLATED = ("MMDS_PORTAL_URL", "MMDS_PORTAL_API_KEY", "MMDS_DBT_PROJECT_DIR", "
 def parsed_dbt_target(tmp_path_factory) -> Path:
     """A dbt target dir holding a fresh manifest of mmds-transform's project (parsed once)."""
     data_dir = tmp_path_factory.mktemp("parsed")
-    artifacts = data_dir / DBT_ARTIFACTS_DIR
-    prepare_dbt_project(default_project_dir(), artifacts, data_dir)
-    return artifacts / "target"
+    project = mmds_dbt_project(PipelineSettings(data_dir=data_dir, dbt_project_dir=None))
+    prepare_manifest(project, data_dir)
+    return project.manifest_path.parent
 
 
 def _isolate(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
@@ -45,7 +45,7 @@ def _new_data_dir(root: Path, parsed_dbt_target: Path) -> Path:
     shutil.copytree(
         parsed_dbt_target,
         data_dir / DBT_ARTIFACTS_DIR / "target",
-        ignore=shutil.ignore_patterns(".prepare.lock", "runs", "logs"),
+        ignore=shutil.ignore_patterns(".parse.lock", "logs"),
     )
     return data_dir
 

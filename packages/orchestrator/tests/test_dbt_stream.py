@@ -1,14 +1,13 @@
 """A dbt build whose event stream breaks is stopped at once and releases the warehouse."""
 
 import gc
-import os
 import time
 
 import duckdb
 import pytest
-from mmds_orchestrator.defs.transform.resources import DbtCli
+from dagster_dbt import DbtCliResource
+from mmds_orchestrator.defs.transform.project import dbt_executable
 from mmds_orchestrator.defs.transform.stream import stream_events
-from mmds_orchestrator.warm_dbt import warm_dbt
 
 
 class StreamBroke(RuntimeError):
@@ -19,29 +18,29 @@ class StreamBroke(RuntimeError):
 # (collected before the test ends, so that the complaint is filtered here and nowhere else).
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_dbt_is_stopped_and_the_warehouse_unlocked_when_the_event_stream_breaks(dbt_probe):
-    with warm_dbt(dict(os.environ)) as launcher:  # dbt as `mmds run` starts it
-        dbt = DbtCli(project_dir=str(dbt_probe.project), dbt_executable=str(launcher))
-        parsed = dbt_probe.scratch / "parsed"
-        dbt.cli(["parse"], target_path=parsed).wait()
-        invocation = dbt.cli(
-            ["build"], target_path=dbt_probe.scratch / "build", manifest=parsed / "manifest.json"
-        )
-        events = invocation.stream()
+    # dbt as the pipeline starts it
+    dbt = DbtCliResource(project_dir=str(dbt_probe.project), dbt_executable=str(dbt_executable()))
+    parsed = dbt_probe.scratch / "parsed"
+    dbt.cli(["parse"], target_path=parsed).wait()
+    invocation = dbt.cli(
+        ["build"], target_path=dbt_probe.scratch / "build", manifest=parsed / "manifest.json"
+    )
+    events = invocation.stream()
 
-        def breaking_after_the_first_event():
-            yield next(iter(events))  # `quick` is built; dbt now holds the warehouse in `slow`
-            raise StreamBroke("the event stream broke")
+    def breaking_after_the_first_event():
+        yield next(iter(events))  # `quick` is built; dbt now holds the warehouse in `slow`
+        raise StreamBroke("the event stream broke")
 
-        invocation.stream = breaking_after_the_first_event
-        invocation.termination_timeout_seconds = 5  # dbt's grace for SIGINT, then SIGTERM
-        started = time.monotonic()
-        with pytest.raises(StreamBroke):
-            for _ in stream_events(invocation):
-                pass
+    invocation.stream = breaking_after_the_first_event
+    invocation.termination_timeout_seconds = 5  # dbt's grace for SIGINT, then SIGTERM
+    started = time.monotonic()
+    with pytest.raises(StreamBroke):
+        for _ in stream_events(invocation):
+            pass
 
-        assert invocation.process.poll() is not None, "dbt is still running"
-        assert time.monotonic() - started < 30, "dbt was waited for instead of stopped"
-        with duckdb.connect(str(dbt_probe.warehouse)) as con:  # raises if dbt still holds it
-            assert con.execute("select id from main.quick").fetchall() == [(1,)]
-        events = None
-        gc.collect()
+    assert invocation.process.poll() is not None, "dbt is still running"
+    assert time.monotonic() - started < 30, "dbt was waited for instead of stopped"
+    with duckdb.connect(str(dbt_probe.warehouse)) as con:  # raises if dbt still holds it
+        assert con.execute("select id from main.quick").fetchall() == [(1,)]
+    events = None
+    gc.collect()

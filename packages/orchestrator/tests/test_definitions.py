@@ -1,9 +1,10 @@
 """The definitions load, and the graph is one connected lineage from the portal to the dashboard."""
 
+import json
+
 import pytest
 from dagster import AssetKey, DefaultScheduleStatus
-from mmds_orchestrator.definitions import build_definitions
-from mmds_orchestrator.settings import PipelineSettings
+from mmds_orchestrator.definitions import defs
 
 PORTAL = AssetKey(["bronze", "service_requests"])
 STAGING = AssetKey(["silver", "stg_portal__service_requests"])
@@ -14,7 +15,7 @@ DASHBOARD = AssetKey(["dashboard", "mmds_dashboard"])
 
 @pytest.fixture
 def repository(data_dir):
-    return build_definitions(PipelineSettings()).get_repository_def()
+    return defs().get_repository_def()
 
 
 def test_asset_keys_and_dependencies_match_snapshot(repository, snapshot):
@@ -50,7 +51,7 @@ def test_dbt_tests_are_asset_checks_on_their_models(repository):
 
 
 def test_schedules_are_stopped_by_default_and_their_cron_is_configurable(data_dir, monkeypatch):
-    repository = build_definitions(PipelineSettings()).get_repository_def()
+    repository = defs().get_repository_def()
     schedules = {s.name: s for s in repository.schedule_defs}
     assert set(schedules) == {"hourly_incremental", "weekly_full_refresh"}
     assert all(s.default_status == DefaultScheduleStatus.STOPPED for s in schedules.values())
@@ -58,17 +59,40 @@ def test_schedules_are_stopped_by_default_and_their_cron_is_configurable(data_di
 
     monkeypatch.setenv("MMDS_SCHEDULES_ENABLED", "true")
     monkeypatch.setenv("MMDS_FULL_REFRESH_CRON", "30 2 * * 6")
-    repository = build_definitions(PipelineSettings()).get_repository_def()
+    repository = defs().get_repository_def()
     schedules = {s.name: s for s in repository.schedule_defs}
     assert all(s.default_status == DefaultScheduleStatus.RUNNING for s in schedules.values())
     assert schedules["weekly_full_refresh"].cron_schedule == "30 2 * * 6"
 
 
-def test_every_step_that_opens_a_duckdb_file_is_in_the_warehouse_pool(repository):
-    job = repository.get_job("mmds_pipeline")
+@pytest.mark.parametrize("job_name", ["mmds_pipeline", "mmds_rebuild"])
+def test_every_step_that_opens_a_duckdb_file_is_in_the_warehouse_pool(repository, job_name):
+    job = repository.get_job(job_name)
     pools = {node.name: node.definition.pool for node in job.graph.node_dict.values()}
-    assert pools, "the pipeline job has no steps"
+    assert pools, "the job has no steps"
     assert set(pools.values()) == {"warehouse"}, pools
+
+
+def test_the_dashboard_is_an_external_asset_that_no_job_runs(repository):
+    assert not repository.asset_graph.get(DASHBOARD).is_executable
+    job = repository.get_job("mmds_pipeline")
+    assert {node.name for node in job.graph.node_dict.values()} == {
+        "ingest_portal",
+        "dbt_models",
+        "serving__gold",
+    }
+
+
+def test_every_routine_dbt_test_is_an_asset_check(repository, data_dir):
+    manifest = json.loads((data_dir / "dbt" / "target" / "manifest.json").read_text("utf-8"))
+    excluded = {"rebuild_proof", "implied_by_upstream"}  # selectors.yml leaves them out
+    routine_tests = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test" and not excluded.intersection(node["tags"])
+    }
+    checks = {key.name for key in repository.asset_graph.asset_check_keys}
+    assert routine_tests <= checks, routine_tests - checks
 
 
 def _ancestors(graph, key: AssetKey) -> set[AssetKey]:

@@ -3,10 +3,15 @@
 import json
 import shutil
 
+import mmds_transform
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
+from mmds_ingest.fake_portal import FakePortal
+from mmds_ingest.fake_portal.generator import DEFAULT_END
 from mmds_orchestrator.cli import app
-from mmds_orchestrator.defs.transform.project import default_project_dir
+from mmds_orchestrator.defs.ingest.assets import BRONZE_REQUESTS
+from mmds_orchestrator.pipeline_run import run_pipeline
+from mmds_orchestrator.settings import PipelineSettings
 from typer.testing import CliRunner
 
 pytestmark = pytest.mark.slow
@@ -29,40 +34,62 @@ def test_first_run_loads_builds_checks_and_publishes(two_runs, sample_rows, quer
     assert statuses == {"pass"}
 
 
-def test_second_run_is_incremental_adds_no_duplicates_and_republishes(two_runs, sample_rows, query):
+def test_a_run_on_an_unchanged_portal_skips_dbt_and_publish_and_says_so(two_runs, query):
     assert two_runs.second.exit_code == 0, two_runs.second.output
-    assert "incremental load" in two_runs.second.output
-    warehouse = two_runs.data_dir / "warehouse.duckdb"
-    assert query(
-        warehouse, "select count(*), count(distinct _record_key) from bronze.service_requests"
-    ) == [(sample_rows, sample_rows)]
+    output = two_runs.second.output
+    assert "rows loaded:    none: the portal has not changed" in output
+    assert "models built:   0 (dbt skipped: bronze unchanged, and dbt is up to date)" in output
+    assert "not published: nothing changed (serving file unchanged)" in output
     serving = two_runs.data_dir / "serving.duckdb"
-    assert query(
-        serving,
-        "select count(*), count(distinct service_request_id) from gold.fct_service_requests",
-    ) == [(sample_rows, sample_rows)]
-    assert (
-        query(serving, "select published_at from meta.publish")[0][0] > two_runs.first_published_at
+    assert query(serving, "select published_at from meta.publish")[0][0] == (
+        two_runs.first_published_at
     )
-    latest_load = query(warehouse, "select load_id from bronze._loads order by finished_at")[-1]
-    assert query(serving, "select load_id from meta.publish") == [latest_load]
+    with DagsterInstance.from_config(str(two_runs.data_dir / "dagster_home")) as instance:
+        (observation,) = instance.fetch_observations(BRONZE_REQUESTS, limit=1).records
+    metadata = observation.asset_observation.metadata
+    assert metadata["status"].value == "skipped"
+    assert metadata["skipped"].value is True
 
 
 def test_runs_build_the_routine_selection_leaving_rebuild_proofs_and_unit_tests_to_ci(two_runs):
-    run_results = sorted((two_runs.data_dir / "dbt" / "target" / "runs").glob("*/run_results.json"))
-    assert len(run_results) == 2
-    for path in run_results:
-        nodes = {r["unique_id"] for r in json.loads(path.read_text("utf-8"))["results"]}
-        assert {"test.mmds.assert_open_backlog_never_negative"} <= nodes
-        assert "model.mmds.fct_service_requests" in nodes
-        assert not {n for n in nodes if "matches_full_rebuild" in n or n.startswith("unit_test.")}
+    run_results = two_runs.data_dir / "dbt" / "target" / "run_results.json"
+    nodes = {r["unique_id"] for r in json.loads(run_results.read_text("utf-8"))["results"]}
+    assert {"test.mmds.assert_open_backlog_never_negative"} <= nodes
+    assert "model.mmds.fct_service_requests" in nodes
+    assert not {n for n in nodes if "matches_full_rebuild" in n or n.startswith("unit_test.")}
+
+
+def test_a_routine_run_after_the_portal_changed_loads_builds_and_republishes(
+    two_runs, tmp_path, monkeypatch, isolate_environment, sample_rows, query
+):
+    data_dir = tmp_path / "data"
+    shutil.copytree(two_runs.data_dir, data_dir)
+    isolate_environment(monkeypatch, data_dir)
+    settings = PipelineSettings()
+    start = DEFAULT_END.date().replace(year=DEFAULT_END.year - 2)  # as `mmds run --sample`
+    with FakePortal(rows=sample_rows, seed=settings.sample_seed, start=start) as portal:
+        portal.advance(days=3)
+        summary = run_pipeline(settings, portal_url=portal.url)
+
+    assert summary.ok, summary.lines()
+    assert summary.load["mode"] == "incremental"
+    assert summary.load["rows_inserted"] + summary.load["rows_updated"] > 0
+    assert summary.models_built > 0
+    assert summary.published_at is not None
+    warehouse, serving = data_dir / "warehouse.duckdb", data_dir / "serving.duckdb"
+    bronze = query(warehouse, "select count(*) from bronze.service_requests")
+    assert query(serving, "select count(*) from gold.fct_service_requests") == bronze
+    assert query(serving, "select published_at from meta.publish")[0][0] > (
+        two_runs.first_published_at
+    )
 
 
 def test_runs_are_recorded_in_the_persistent_dagster_instance(two_runs):
     with DagsterInstance.from_config(str(two_runs.data_dir / "dagster_home")) as instance:
         runs = instance.get_runs()
-    assert [run.status for run in runs] == [DagsterRunStatus.SUCCESS] * 2
-    assert {run.job_name for run in runs} == {"mmds_pipeline"}
+    # newest first: the second `mmds run` ingested only; the first ingested, then built
+    assert [run.job_name for run in runs] == ["mmds_ingest", "mmds_rebuild", "mmds_ingest"]
+    assert {run.status for run in runs} == {DagsterRunStatus.SUCCESS}
 
 
 def test_a_failing_error_test_blocks_publish_and_keeps_the_serving_file(
@@ -71,7 +98,9 @@ def test_a_failing_error_test_blocks_publish_and_keeps_the_serving_file(
     data_dir = tmp_path / "data"
     shutil.copytree(two_runs.data_dir, data_dir)
     project = tmp_path / "dbt_project"
-    shutil.copytree(default_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(
+        mmds_transform.project_dir(), project, ignore=shutil.ignore_patterns("target", "logs")
+    )
     (project / "tests" / "orchestrator_forced_failure.sql").write_text(
         "-- Fails on purpose: every gold fact is reported as a failure.\n"
         "select service_request_id from {{ ref('fct_service_requests') }}\n",
@@ -85,6 +114,7 @@ def test_a_failing_error_test_blocks_publish_and_keeps_the_serving_file(
     result = runner.invoke(app, ["run", "--sample"])
 
     assert result.exit_code == 1, result.output
-    assert "orchestrator_forced_failure" in result.output
+    assert "test orchestrator_forced_failure was never evaluated" in result.output  # dbt rebuilt
+    assert "orchestrator_forced_failure" in result.output.split("FAILED:", 1)[1]
     assert "not published (serving file unchanged)" in result.output
     assert serving.read_bytes() == before

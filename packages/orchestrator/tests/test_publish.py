@@ -1,13 +1,19 @@
 """Publishing the serving file: complete, atomic, and never half-written."""
 
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import duckdb
-import pyarrow as pa
 import pytest
-from dagster import check_dagster_type
-from mmds_orchestrator.defs.publish.assets import PUBLISH_SCHEMA, PublishRecordTable
-from mmds_orchestrator.defs.publish.serving import DbtTestResult, PublishError, publish_serving_file
+from mmds_orchestrator.defs.publish.serving import (
+    DbtTestResult,
+    PublishError,
+    gold_digest,
+    publish_serving_file,
+    published_gold_digest,
+)
 
 RESULTS = [DbtTestResult("unique_fct_id", "fct_service_requests", "pass", 0)]
 
@@ -101,19 +107,55 @@ def test_a_warehouse_without_gold_is_refused_and_the_serving_file_is_untouched(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["serving.duckdb", "warehouse.duckdb"]
 
 
-def test_the_publish_record_type_is_checked_at_run_time():
-    row = {
-        "published_at": datetime(2026, 11, 30, tzinfo=UTC),
-        "load_id": "load-2",
-        "source_last_modified_at": None,
-        "serving_path": "/data/serving.duckdb",
-        "gold_tables": 5,
-        "gold_rows": 10,
-    }
-    one_row = pa.Table.from_pylist([row], PUBLISH_SCHEMA)
-    assert check_dagster_type(PublishRecordTable, one_row).success
+def test_the_gold_digest_changes_with_gold_and_is_recorded_in_the_serving_file(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    _warehouse(warehouse, requests=3)
+    assert published_gold_digest(serving) is None
 
-    two_rows = pa.Table.from_pylist([row, row], PUBLISH_SCHEMA)
-    missing_column = pa.Table.from_pylist([{"load_id": "load-2"}])
-    for wrong in (two_rows, missing_column, [row]):
-        assert not check_dagster_type(PublishRecordTable, wrong).success
+    record = publish_serving_file(warehouse, serving, RESULTS)
+
+    assert published_gold_digest(serving) == record.gold_digest == gold_digest(warehouse, RESULTS)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update gold.fct_service_requests set last_modified_at = now()")
+    assert gold_digest(warehouse, RESULTS) != record.gold_digest
+    failing = [DbtTestResult("unique_fct_id", "fct_service_requests", "warn", 2)]
+    _warehouse(warehouse, requests=3)
+    assert gold_digest(warehouse, RESULTS) == record.gold_digest
+    assert gold_digest(warehouse, failing) != record.gold_digest
+
+
+KILLED_BEFORE_RENAME = """
+import os, signal, sys
+from pathlib import Path
+from mmds_orchestrator.defs.publish import serving
+
+def killed(*_args):  # SIGKILL between writing the new file and renaming it
+    os.kill(os.getpid(), signal.SIGKILL)
+
+serving.os.replace = killed
+serving.publish_serving_file(Path(sys.argv[1]), Path(sys.argv[2]), [])
+"""
+
+
+def test_the_next_publication_removes_what_a_killed_one_left(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    _warehouse(warehouse, requests=3)
+    publish_serving_file(warehouse, serving, RESULTS)
+    before = serving.read_bytes()
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_BEFORE_RENAME, str(warehouse), str(serving)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    leftovers = sorted(p.name for p in tmp_path.glob(".serving.duckdb.*.tmp*"))
+    assert leftovers, "the killed publication left nothing behind: the test proves nothing"
+    assert serving.read_bytes() == before
+
+    publish_serving_file(warehouse, serving, RESULTS)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["serving.duckdb", "warehouse.duckdb"]

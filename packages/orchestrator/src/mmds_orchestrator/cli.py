@@ -1,15 +1,13 @@
 """The `mmds` command: run the pipeline, open Dagster's UI, open the dashboard."""
 
-import gc
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from importlib.util import find_spec
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -34,24 +32,21 @@ def run(
     ] = False,
     sample_rows: Annotated[int | None, typer.Option(min=1, help=SAMPLE_ROWS_HELP)] = None,
 ) -> None:
-    """Ingest, dbt build (tests as checks), publish serving.duckdb: the whole graph, in-process."""
-    missing = missing_pieces(sample=sample)
-    if missing:
-        _fail("mmds run cannot start, these pieces are missing:\n  - " + "\n  - ".join(missing))
+    """Ingest, dbt build (tests as checks), publish serving.duckdb: the whole graph, in-process.
+
+    Steps with nothing to do are skipped: see the summary.
+    """
     settings = _settings()
     rows = sample_rows or settings.sample_rows
     portal = sample_portal(rows, settings.sample_seed) if sample else nullcontext(None)
-    from mmds_orchestrator.warm_dbt import warm_dbt
-
     try:
-        # dbt is imported by its server while this process imports Dagster
-        with warm_dbt(_dbt_environment()) as dbt_launcher, portal as portal_url:
+        with portal as portal_url:
             if portal_url:
-                os.environ["MMDS_PORTAL_URL"] = portal_url
                 typer.echo(f"Sample portal: {rows:,} generated rows at {portal_url}")
             typer.echo(f"Data dir: {settings.data_dir}")
-            run_pipeline = _import_run_pipeline()
-            summary = run_pipeline(settings, full_refresh=full_refresh, dbt_command=dbt_launcher)
+            from mmds_orchestrator.pipeline_run import run_pipeline  # Dagster and dbt: seconds
+
+            summary = run_pipeline(settings, full_refresh=full_refresh, portal_url=portal_url)
     except Exception as error:  # the command's boundary: a message, not a traceback
         _fail(f"mmds run failed before the pipeline could run: {error}")
     for line in summary.lines():
@@ -64,23 +59,24 @@ def run(
 def ui(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 3000,
 ) -> None:
-    """Dagster's web UI (and its daemon, for schedules) on 127.0.0.1."""
-    missing = missing_pieces(sample=False)
-    if missing:
-        _fail("mmds ui cannot start, these pieces are missing:\n  - " + "\n  - ".join(missing))
+    """Dagster's web UI and daemon (`dg dev`) on 127.0.0.1, with the instance of `mmds run`."""
     settings = _settings()
     from mmds_orchestrator.instance import prepare_dagster_home
 
+    bin_dir = Path(sys.executable).parent
     env = {
         **os.environ,
         "DAGSTER_HOME": str(prepare_dagster_home(settings.dagster_home)),
         "MMDS_DATA_DIR": str(settings.data_dir),
+        # dagster-dbt's `prepare_if_dev()` runs `dbt` from PATH, also outside `uv run`
+        "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
     }
     command = [
-        str(Path(sys.executable).with_name("dagster")),
+        str(bin_dir / "dg"),
         "dev",
-        "-m",
-        "mmds_orchestrator.definitions",
+        "--use-active-venv",
+        "--target-path",
+        str(_dg_project_root()),
         "--host",
         "127.0.0.1",
         "--port",
@@ -105,29 +101,6 @@ def dashboard(
     raise typer.Exit(_run_foreground([str(launcher), "--port", str(port)], env))
 
 
-def missing_pieces(sample: bool) -> list[str]:
-    """What the pipeline needs from the other packages and cannot find, in plain words."""
-    missing = []
-    if find_spec("mmds_ingest") is None:
-        missing.append("mmds-ingest is not installed")
-    else:
-        import mmds_ingest
-
-        if not hasattr(mmds_ingest, "run_load"):
-            missing.append("mmds_ingest.run_load (the ingest library entry point)")
-        if sample and not _has_fake_portal():
-            missing.append("mmds_ingest.fake_portal.FakePortal (needed by --sample)")
-    if find_spec("mmds_transform") is None:
-        missing.append("mmds-transform is not installed")
-    else:
-        import mmds_transform
-
-        project = getattr(mmds_transform, "project_dir", None)
-        if project is None or not (Path(project()) / "dbt_project.yml").is_file():
-            missing.append("mmds_transform.project_dir() with a dbt_project.yml")
-    return missing
-
-
 @contextmanager
 def sample_portal(rows: int, seed: int) -> Iterator[str]:
     """The project's fake portal on an ephemeral loopback port: two years of generated requests."""
@@ -139,33 +112,9 @@ def sample_portal(rows: int, seed: int) -> Iterator[str]:
         yield portal.url
 
 
-def _has_fake_portal() -> bool:
-    try:
-        from mmds_ingest.fake_portal import FakePortal  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _import_run_pipeline() -> Callable[..., Any]:
-    """Import the pipeline (Dagster, dagster-dbt, dbt: seconds), without garbage collection.
-
-    The import makes about 400,000 objects that live as long as the process: collecting while
-    they are made costs a fifth of the import, and frozen afterwards they are left out of every
-    later full collection, including the one at exit (seconds).
-    """
-    gc.disable()
-    try:
-        from mmds_orchestrator.pipeline_run import run_pipeline
-    finally:
-        gc.freeze()
-        gc.enable()
-    return run_pipeline
-
-
-def _dbt_environment() -> dict[str, str]:
-    """The environment dbt is imported in (each dbt command then gets its own)."""
-    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+def _dg_project_root() -> Path:
+    """The folder whose `pyproject.toml` declares `[tool.dg]`, found as Dagster finds it."""
+    return next(path for path in Path(__file__).parents if (path / "pyproject.toml").exists())
 
 
 def _settings() -> PipelineSettings:

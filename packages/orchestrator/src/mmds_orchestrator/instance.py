@@ -6,13 +6,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
-from dagster._core.instance.ref import InstanceRef
-
-from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
-from mmds_orchestrator.event_log import KeptOpenSqliteEventLogStorage
-
-# Dagster's default storage when dagster.yaml configures none: SQLite files under the home.
-_DEFAULT_STORAGE = "DagsterSqliteStorage"
 
 DAGSTER_YAML = """\
 # Written by mmds on first use; edit freely, mmds only writes it when it is missing.
@@ -43,39 +36,15 @@ def prepare_dagster_home(home: Path) -> Path:
 
 
 def open_instance(home: Path) -> DagsterInstance:
-    """Open the persistent instance in `home`, with the warehouse pool limited to one slot.
+    """Open the persistent instance of `home/dagster.yaml` (created if missing).
 
-    With Dagster's default SQLite storage, events are written through
-    `KeptOpenSqliteEventLogStorage` (same files, one connection each): a storage configured
-    in `dagster.yaml` is used as configured. A file lock makes concurrent `mmds run` take turns
-    while the SQLite storages are created and migrated: two processes creating them at once
-    leave two schema versions behind.
+    A file lock makes concurrent `mmds run` take turns while Dagster creates and migrates its
+    SQLite storages: two processes creating them at once leave two schema versions behind.
     """
     prepare_dagster_home(home)
     with (home / ".open.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        instance = DagsterInstance.from_ref(_instance_ref(home))
-        storage = instance.event_log_storage
-        if (
-            storage.supports_global_concurrency_limits
-            and storage.get_concurrency_info(WAREHOUSE_POOL).slot_count != 1
-        ):
-            storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
-    return instance
-
-
-def _instance_ref(home: Path) -> InstanceRef:
-    """The instance of `dagster.yaml`, with the kept-open event log if storage is the default."""
-    configured = InstanceRef.from_dir(str(home))
-    if configured.storage_data is None or configured.storage_data.class_name != _DEFAULT_STORAGE:
-        return configured
-    event_log = {
-        "module": KeptOpenSqliteEventLogStorage.__module__,
-        "class": KeptOpenSqliteEventLogStorage.__name__,
-        # where the default storage keeps it: the UI reads the same files
-        "config": {"base_dir": str(home / "history" / "runs")},
-    }
-    return InstanceRef.from_dir(str(home), overrides={"event_log_storage": event_log})
+        return DagsterInstance.from_config(str(home))
 
 
 def release_abandoned_runs(instance: DagsterInstance, tags: Mapping[str, str]) -> list[str]:

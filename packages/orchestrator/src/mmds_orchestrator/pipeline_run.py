@@ -1,38 +1,117 @@
 """Run the whole graph in-process against the persistent Dagster instance."""
 
 import time
-from pathlib import Path
 
-from mmds_orchestrator.definitions import build_definitions
-from mmds_orchestrator.defs.refresh import quiet_console_config, refresh_run_config
-from mmds_orchestrator.defs.schedules.pipeline import PIPELINE_JOB
+from dagster import (
+    AssetCheckSeverity,
+    AssetKey,
+    AssetsDefinition,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+)
+
+from mmds_orchestrator.definitions import defs
+from mmds_orchestrator.defs.ingest.assets import BRONZE_REQUESTS
+from mmds_orchestrator.defs.publish.assets import latest_evaluations
+from mmds_orchestrator.defs.refresh import (
+    DBT_OP,
+    INGEST_OP,
+    quiet_console_config,
+    refresh_run_config,
+)
+from mmds_orchestrator.defs.schedules.pipeline import INGEST_JOB, REBUILD_JOB
+from mmds_orchestrator.defs.transform.assets import dbt_models
 from mmds_orchestrator.instance import open_instance, release_abandoned_runs
-from mmds_orchestrator.run_summary import RunSummary, summarize
+from mmds_orchestrator.run_summary import OUT_OF_DATE_TAG, RunSummary, summarize
 from mmds_orchestrator.settings import PipelineSettings
 
 RUN_TAGS = {"mmds/trigger": "mmds run"}
+# Dagster records each materialization's code version (dagster-dbt: the node's checksum) here.
+CODE_VERSION_TAG = "dagster/code_version"
 
 
 def run_pipeline(
-    settings: PipelineSettings, full_refresh: bool = False, dbt_command: Path | None = None
+    settings: PipelineSettings, full_refresh: bool = False, portal_url: str | None = None
 ) -> RunSummary:
-    """Ingest, dbt build, publish and dashboard as one Dagster run, recorded in the UI's history.
+    """Ingest, then dbt build and publish when there is something to build, as Dagster runs
+    recorded in the UI's history.
 
-    In-process execution avoids the start-up of a code server and of one process per step.
-    Earlier runs of this command that were killed are marked failed first, freeing their slots.
-    `dbt_command` replaces the venv's `dbt` (e.g. a launcher of `warm_dbt`).
+    The first run is ingest alone (`mmds_ingest`): skipped when the portal's change token has
+    not moved. The second (`mmds_rebuild`) runs only when bronze changed or dbt is out of date
+    (see `dbt_out_of_date`); publish inside it skips when gold did not change. In-process
+    execution avoids the start-up of a code server and of one process per step. Earlier runs of
+    this command that were killed are marked failed first, freeing their slots. `portal_url`
+    replaces the configured portal (the sample portal of `mmds run --sample`).
     """
     started = time.perf_counter()
-    definitions = build_definitions(settings, dbt_command=dbt_command)
-    job = definitions.resolve_job_def(PIPELINE_JOB)
+    definitions = defs()
+    _, models = dbt_models(settings)
     with open_instance(settings.dagster_home) as instance:
         release_abandoned_runs(instance, RUN_TAGS)
-        result = job.execute_in_process(
-            run_config={**refresh_run_config(full_refresh), **quiet_console_config()},
-            instance=instance,
-            raise_on_error=False,
-            tags={**RUN_TAGS, "mmds/full_refresh": str(full_refresh).lower()},
-        )
-    return summarize(
-        result.run_id, result.success, time.perf_counter() - started, result.all_events
+        ingest = _execute(definitions, INGEST_JOB, instance, full_refresh, portal_url)
+        results = [ingest]
+        if ingest.success:
+            if full_refresh or _materialized(ingest, BRONZE_REQUESTS):
+                reasons = []
+            else:
+                reasons = dbt_out_of_date(instance, models) or None
+            if reasons is not None:
+                results.append(
+                    _execute(definitions, REBUILD_JOB, instance, full_refresh, None, reasons)
+                )
+    return summarize(results, time.perf_counter() - started)
+
+
+def dbt_out_of_date(instance: DagsterInstance, models: AssetsDefinition) -> list[str]:
+    """Why dbt must build although bronze did not change (empty: it is up to date).
+
+    A model whose newest materialization has another code version (its SQL changed) or none, a
+    model older than bronze (a build that failed after a load), a dbt test never evaluated (a
+    new test) or whose newest error-severity evaluation failed.
+    """
+    keys = [*models.keys, BRONZE_REQUESTS]
+    latest = instance.get_latest_materialization_events(keys)
+    bronze = latest.get(BRONZE_REQUESTS)
+    reasons = []
+    for key, code_version in models.code_versions_by_key.items():
+        event = latest.get(key)
+        if event is None or event.asset_materialization is None:
+            reasons.append(f"{key.to_user_string()} was never built")
+        elif event.asset_materialization.tags.get(CODE_VERSION_TAG) != code_version:
+            reasons.append(f"{key.to_user_string()} changed")
+        elif bronze is not None and event.timestamp < bronze.timestamp:
+            reasons.append(f"{key.to_user_string()} is older than bronze")
+    evaluations = latest_evaluations(instance, list(models.check_keys))
+    for key in models.check_keys:
+        evaluation = evaluations.get(key)
+        if evaluation is None:
+            reasons.append(f"test {key.name} was never evaluated")
+        elif not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR:
+            reasons.append(f"test {key.name} failed last time")
+    return reasons
+
+
+def _execute(
+    definitions: Definitions,
+    job_name: str,
+    instance: DagsterInstance,
+    full_refresh: bool,
+    portal_url: str | None,
+    out_of_date: list[str] | None = None,
+) -> ExecuteInProcessResult:
+    """One run of `job_name`; `out_of_date` says why dbt builds although bronze did not change."""
+    ops = {INGEST_OP} if job_name == INGEST_JOB else {DBT_OP}
+    tags = {**RUN_TAGS, "mmds/full_refresh": str(full_refresh).lower()}
+    if out_of_date:
+        tags[OUT_OF_DATE_TAG] = "; ".join(out_of_date)[:1000]
+    return definitions.resolve_job_def(job_name).execute_in_process(
+        run_config={**refresh_run_config(full_refresh, ops, portal_url), **quiet_console_config()},
+        instance=instance,
+        raise_on_error=False,
+        tags=tags,
     )
+
+
+def _materialized(result: ExecuteInProcessResult, key: AssetKey) -> bool:
+    return any(event.asset_key == key for event in result.get_asset_materialization_events())

@@ -53,11 +53,6 @@ class PipelineSettings(BaseSettings):
         return self.data_dir / DAGSTER_HOME_DIR
 
     @property
-    def io_manager_path(self) -> Path:
-        """DuckDB file where Python assets hand data to one another (never pickles)."""
-        return self.dagster_home / "asset_handoff.duckdb"
-
-    @property
     def dbt_artifacts_dir(self) -> Path:
-        """dbt's manifest and per-run artefacts (run results, logs)."""
+        """dbt's manifest and the artefacts of its latest command (run results, logs)."""
         return self.data_dir / DBT_ARTIFACTS_DIR

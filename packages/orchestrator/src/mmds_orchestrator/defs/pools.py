@@ -1,5 +1,5 @@
 """Names shared by the stages' definitions."""
 
 # One DuckDB file, one writer: every step that opens a DuckDB file of the data dir (warehouse,
-# asset hand-off) claims the single slot of this pool.
+# serving file) claims the single slot of this pool.
 WAREHOUSE_POOL = "warehouse"

@@ -5,8 +5,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetObservation,
     AssetSpec,
     Backoff,
     Failure,
@@ -20,10 +24,11 @@ from mmds_ingest import LoadResult, errors
 
 from mmds_orchestrator.defs.ingest.resources import PortalIngestResource
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
-from mmds_orchestrator.defs.refresh import INGEST_OP, RefreshConfig
+from mmds_orchestrator.defs.refresh import INGEST_OP, IngestConfig
 
 BRONZE_REQUESTS = AssetKey(["bronze", "service_requests"])
 BRONZE_LOADS = AssetKey(["bronze", "_loads"])
+RECONCILIATION_CHECK = "bronze_matches_portal_count"
 
 # Freshness of bronze, evaluated by the Dagster daemon (`mmds ui`): the hourly schedule keeps it
 # fresh; a warning after 2 hours without a load, a failure after 26 (the portal updates daily).
@@ -47,21 +52,42 @@ INGEST_RETRY_POLICY = RetryPolicy(
             group_name="bronze",
             kinds={"duckdb", "python"},
             freshness_policy=BRONZE_FRESHNESS,
+            # not materialized when a load changed nothing: dbt and publish are then skipped
+            skippable=True,
         ),
         AssetSpec(
             BRONZE_LOADS,
-            description="One audit row per committed load.",
+            description="One audit row per load, skipped loads included.",
             group_name="bronze",
             kinds={"duckdb", "python"},
         ),
+    ],
+    check_specs=[
+        AssetCheckSpec(
+            RECONCILIATION_CHECK,
+            asset=BRONZE_REQUESTS,
+            description="Bronze holds exactly as many rows as the portal's total_count.",
+        )
     ],
     pool=WAREHOUSE_POOL,
     retry_policy=INGEST_RETRY_POLICY,
 )
 def ingest_portal(
-    context: AssetExecutionContext, portal: PortalIngestResource, config: RefreshConfig
-) -> Iterator[MaterializeResult]:
-    """Load new and changed records (or everything, with `full_refresh`) in one transaction."""
+    context: AssetExecutionContext, portal: PortalIngestResource, config: IngestConfig
+) -> Iterator[MaterializeResult | AssetObservation | AssetCheckResult]:
+    """Load new and changed records (or everything, with `full_refresh`) in one transaction.
+
+    `bronze/service_requests` materializes only when the load changed bronze (or was full);
+    otherwise the load's metadata is recorded as an observation and Dagster skips every step
+    downstream. Bronze is reconciled with the portal's count either way. The audit row is always
+    written, so `bronze/_loads` always materializes.
+    """
+    if config.portal_url:
+        portal = PortalIngestResource(
+            portal_url=config.portal_url,
+            data_dir=portal.data_dir,
+            portal_api_key=portal.portal_api_key,
+        )
     transient = (errors.PortalUnavailableError, errors.WarehouseLockedError)
     try:
         result = portal.load(full_refresh=config.full_refresh)
@@ -71,6 +97,15 @@ def ingest_portal(
                 "which only a full load can see; running one."
             )
             result = portal.load(full_refresh=True)
+        metadata = load_metadata(result)  # shown on the asset: no log line repeats it
+        if changed_bronze(result):
+            yield MaterializeResult(asset_key=BRONZE_REQUESTS, metadata=metadata)
+        else:
+            context.log.info("Bronze is unchanged: dbt and publish have nothing to do.")
+            yield AssetObservation(
+                asset_key=BRONZE_REQUESTS, metadata={**metadata, "skipped": True}
+            )
+        yield reconcile(portal)
     except transient as error:
         raise Failure(
             description=f"Ingest attempt {context.retry_number + 1} failed (transient): {error}",
@@ -78,13 +113,40 @@ def ingest_portal(
         ) from error
     except errors.IngestError as error:
         raise Failure(description=f"Ingest failed: {error}", allow_retries=False) from error
-    metadata = load_metadata(result)
-    context.log.info(f"Load {metadata.get('load_id')}: {metadata}")
-    yield MaterializeResult(asset_key=BRONZE_REQUESTS, metadata=metadata)
     yield MaterializeResult(
         asset_key=BRONZE_LOADS,
         metadata={key: metadata[key] for key in ("load_id", "mode", "status") if key in metadata},
     )
+
+
+def reconcile(portal: PortalIngestResource) -> AssetCheckResult:
+    """Compare bronze's row count with the portal's `total_count`.
+
+    After a full load they must be equal (severity error). After an incremental load the portal
+    may have changed or deleted records in between, so a difference is only a warning.
+    """
+    bronze_rows, last_mode = portal.bronze_state()
+    portal_rows = portal.portal_total_count()
+    return AssetCheckResult(
+        asset_key=BRONZE_REQUESTS,
+        check_name=RECONCILIATION_CHECK,
+        passed=bronze_rows == portal_rows,
+        severity=AssetCheckSeverity.ERROR if last_mode == "full" else AssetCheckSeverity.WARN,
+        metadata={
+            "bronze_rows": bronze_rows,
+            "portal_total_count": portal_rows,
+            "difference": bronze_rows - portal_rows,
+            "last_load_mode": last_mode or "none",
+        },
+    )
+
+
+def changed_bronze(result: LoadResult) -> bool:
+    """Whether a load changed bronze: a full load, or rows inserted, updated or deleted."""
+    if result.status != "succeeded":
+        return False
+    changes = result.rows_inserted + result.rows_updated + result.rows_deleted
+    return result.mode == "full" or changes > 0
 
 
 def _source_deleted_records(portal: PortalIngestResource) -> bool:

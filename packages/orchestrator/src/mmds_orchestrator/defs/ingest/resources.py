@@ -1,10 +1,15 @@
 """The ingest library as a Dagster resource: portal location, API key and data dir."""
 
+import os
+
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, Definitions, EnvVar, definitions
 from mmds_ingest import IngestSettings, LoadResult, run_load
 from mmds_ingest.client import PortalClient
+from mmds_ingest.settings import DEFAULT_PORTAL_URL
 from pydantic import Field
+
+from mmds_orchestrator.settings import PipelineSettings
 
 
 class PortalIngestResource(ConfigurableResource):
@@ -41,6 +46,27 @@ class PortalIngestResource(ConfigurableResource):
         with duckdb.connect(str(warehouse), read_only=True) as connection:
             rows = connection.execute("select count(*) from bronze.service_requests").fetchone()
             mode = connection.execute(
-                "select mode from bronze._loads order by finished_at desc limit 1"
+                "select mode from bronze._loads where status <> 'skipped' "
+                "order by finished_at desc limit 1"
             ).fetchone()
         return (rows[0] if rows else 0), (mode[0] if mode else None)
+
+
+def portal_resource(settings: PipelineSettings) -> PortalIngestResource:
+    """The resource for `settings`' data dir: `MMDS_PORTAL_URL` and `MMDS_PORTAL_API_KEY` as
+    `EnvVar`s (resolved when a run starts, never shown), else the City's portal without a key."""
+    return PortalIngestResource(
+        portal_url=_from_environment("MMDS_PORTAL_URL", DEFAULT_PORTAL_URL),
+        data_dir=str(settings.data_dir),
+        portal_api_key=_from_environment("MMDS_PORTAL_API_KEY", None),
+    )
+
+
+def _from_environment(name: str, default: str | None) -> EnvVar | str | None:
+    return EnvVar(name) if name in os.environ else default
+
+
+@definitions
+def ingest_resources() -> Definitions:
+    """The `portal` resource for the current settings."""
+    return Definitions(resources={"portal": portal_resource(PipelineSettings())})

@@ -1,62 +1,35 @@
-"""The publish asset: gold becomes `serving.duckdb`, only once its blocking checks passed."""
+"""The publish asset: gold becomes `serving.duckdb`, once its blocking checks passed and only
+when gold changed since the last publication."""
 
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Iterator, Sequence
 
-import pyarrow as pa
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckKey,
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    AssetObservation,
     AssetsDefinition,
-    DagsterType,
+    DagsterInstance,
     Failure,
-    TypeCheck,
-    TypeCheckContext,
+    MaterializeResult,
     asset,
 )
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.publish.resources import DataFiles
-from mmds_orchestrator.defs.publish.serving import DbtTestResult, PublishError, publish_serving_file
+from mmds_orchestrator.defs.publish.serving import (
+    DbtTestResult,
+    PublishError,
+    gold_digest,
+    publish_serving_file,
+    published_gold_digest,
+    remove_partial_publications,
+)
 
 PUBLISH_KEY = AssetKey(["serving", "gold"])
-PUBLISH_SCHEMA = pa.schema(
-    [
-        ("published_at", pa.timestamp("us", tz="UTC")),
-        ("load_id", pa.string()),
-        ("source_last_modified_at", pa.timestamp("us", tz="UTC")),
-        ("serving_path", pa.string()),
-        ("gold_tables", pa.int64()),
-        ("gold_rows", pa.int64()),
-    ]
-)
-PUBLISH_COLUMNS = tuple(PUBLISH_SCHEMA.names)
 FAILED_ROWS_METADATA = "dagster_dbt/failed_row_count"
-
-
-def _is_publish_record(_: TypeCheckContext, value: object) -> TypeCheck:
-    if not isinstance(value, pa.Table):
-        return TypeCheck(False, description=f"Expected an Arrow table, not {type(value).__name__}")
-    if tuple(value.column_names) != PUBLISH_COLUMNS or value.num_rows != 1:
-        return TypeCheck(
-            False,
-            description=(
-                f"Expected one row with columns {PUBLISH_COLUMNS}, "
-                f"got {value.num_rows} row(s) with {tuple(value.column_names)}."
-            ),
-        )
-    return TypeCheck(True)
-
-
-PublishRecordTable = DagsterType(
-    name="PublishRecordTable",
-    type_check_fn=_is_publish_record,
-    typing_type=pa.Table,
-    description="One row describing the serving file just published.",
-)
 
 
 def build_publish_asset(
@@ -64,7 +37,9 @@ def build_publish_asset(
 ) -> AssetsDefinition:
     """`serving/gold`, downstream of `sources` (every gold model and the load audit).
 
-    Refuses while the newest evaluation of any error-severity dbt test failed.
+    Refuses while the newest evaluation of any error-severity dbt test failed. Does not
+    materialize (an observation says why) when gold and the tests' outcomes are those of the
+    serving file already published.
     """
 
     @asset(
@@ -73,10 +48,14 @@ def build_publish_asset(
         group_name="serving",
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
-        dagster_type=PublishRecordTable,
+        output_required=False,
         description="serving.duckdb: gold plus meta tables, replaced atomically for the dashboard.",
     )
-    def serving_gold(context: AssetExecutionContext, files: DataFiles) -> pa.Table:
+    def serving_gold(
+        context: AssetExecutionContext, files: DataFiles
+    ) -> Iterator[MaterializeResult | AssetObservation]:
+        for leftover in remove_partial_publications(files.serving):
+            context.log.info(f"Removed {leftover.name}, left by a publication that was killed.")
         results = latest_test_results(context, test_check_keys)
         failing = [r for r in results if r.status == "fail"]
         if failing:
@@ -88,21 +67,29 @@ def build_publish_asset(
                 ),
                 allow_retries=False,
             )
+        digest = gold_digest(files.warehouse, results)
+        if digest == published_gold_digest(files.serving):
+            context.log.info("Gold is unchanged since the last publication: nothing to publish.")
+            yield AssetObservation(
+                asset_key=PUBLISH_KEY,
+                metadata={"skipped": True, "reason": "gold unchanged", "gold_digest": digest},
+            )
+            return
         try:
             record = publish_serving_file(files.warehouse, files.serving, results)
         except PublishError as error:
             raise Failure(description=str(error), allow_retries=False) from error
-        row = {**asdict(record), "serving_path": str(files.serving)}
-        context.add_output_metadata(
-            {
+        yield MaterializeResult(
+            metadata={
                 "published_at": record.published_at.isoformat(),
                 "load_id": record.load_id or "none",
                 "gold_tables": record.gold_tables,
                 "gold_rows": record.gold_rows,
+                "gold_digest": record.gold_digest,
                 "tests_recorded": len(results),
+                "serving_path": str(files.serving),
             }
         )
-        return pa.Table.from_pylist([row], schema=PUBLISH_SCHEMA)
 
     return serving_gold
 
@@ -111,14 +98,9 @@ def latest_test_results(
     context: AssetExecutionContext, check_keys: Sequence[AssetCheckKey]
 ) -> list[DbtTestResult]:
     """The newest evaluation of every dbt test (normally from this run's `dbt build`)."""
-    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        list(check_keys)
-    )
     results = []
-    for key, record in sorted(latest.items(), key=lambda item: item[0].to_user_string()):
-        evaluation = record.evaluation
-        if record.status == AssetCheckExecutionRecordStatus.PLANNED or evaluation is None:
-            continue
+    evaluations = latest_evaluations(context.instance, check_keys)
+    for key, evaluation in sorted(evaluations.items(), key=lambda item: item[0].to_user_string()):
         if evaluation.passed:
             status = "pass"
         else:
@@ -133,3 +115,26 @@ def latest_test_results(
             )
         )
     return results
+
+
+def latest_evaluations(
+    instance: DagsterInstance, check_keys: Sequence[AssetCheckKey]
+) -> dict[AssetCheckKey, AssetCheckEvaluation]:
+    """The newest completed evaluation of each check that has one.
+
+    Runs in which a check was planned but its step skipped (bronze unchanged) do not count.
+    """
+    storage = instance.event_log_storage
+    latest = storage.get_latest_asset_check_execution_by_key(list(check_keys))  # one query
+    evaluations = {
+        key: record.evaluation
+        for key, record in latest.items()
+        if isinstance(record.evaluation, AssetCheckEvaluation)
+    }
+    pending = [key for key in check_keys if key not in evaluations]
+    if pending:  # planned in a run that skipped them: their last completed evaluation, if any
+        for key, summary in storage.get_asset_check_summary_records(pending).items():
+            record = summary.last_completed_check_execution_record
+            if record is not None and isinstance(record.evaluation, AssetCheckEvaluation):
+                evaluations[key] = record.evaluation
+    return evaluations

@@ -1,5 +1,6 @@
 """Write `serving.duckdb`: a copy of gold plus the meta tables, replaced atomically."""
 
+import hashlib
 import os
 import uuid
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ class PublishRecord:
     source_last_modified_at: datetime | None
     gold_tables: int
     gold_rows: int
+    gold_digest: str
 
 
 class PublishError(RuntimeError):
@@ -44,8 +46,11 @@ def publish_serving_file(
 
     Readers of the previous file keep their snapshot; new readers see the new one. If anything
     fails before the rename, the previous serving file is untouched and the partial one removed.
+    Partial files of publications that were killed are removed first: the caller is the only
+    publisher (it holds the `warehouse` pool's slot).
     """
-    staging = serving.with_name(f".{serving.name}.{uuid.uuid4().hex[:8]}.tmp")
+    remove_partial_publications(serving)
+    staging = serving.with_name(f"{_staging_prefix(serving)}{uuid.uuid4().hex[:8]}.tmp")
     try:
         with duckdb.connect(str(staging)) as connection:
             connection.execute("set TimeZone = 'UTC'")
@@ -57,6 +62,55 @@ def publish_serving_file(
         staging.unlink(missing_ok=True)
         staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
     return record
+
+
+def remove_partial_publications(serving: Path) -> list[Path]:
+    """Delete the staging files (and their WAL) that killed publications left beside `serving`."""
+    pattern = f"{_staging_prefix(serving)}*.tmp"
+    partial = [*serving.parent.glob(pattern), *serving.parent.glob(pattern + ".wal")]
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return partial
+
+
+def gold_digest(warehouse: Path, test_results: Sequence[DbtTestResult]) -> str:
+    """A digest of gold's contents and of the tests' outcomes: equal digests, same publication."""
+    with duckdb.connect() as connection:
+        connection.execute(f"attach '{_quoted(warehouse)}' as warehouse (read_only)")
+        return _digest(connection, test_results)
+
+
+def published_gold_digest(serving: Path) -> str | None:
+    """The digest recorded in `serving`'s `meta.publish`, or None (no file, older format)."""
+    if not serving.exists():
+        return None
+    with duckdb.connect(str(serving), read_only=True) as connection:
+        has_digest = connection.execute(
+            "select count(*) from information_schema.columns "
+            "where table_schema = 'meta' and table_name = 'publish' and column_name = 'gold_digest'"
+        ).fetchone()
+        if not has_digest or not has_digest[0]:
+            return None
+        row = connection.execute("select gold_digest from meta.publish").fetchone()
+    return row[0] if row else None
+
+
+def _staging_prefix(serving: Path) -> str:
+    return f".{serving.name}."
+
+
+def _digest(connection: duckdb.DuckDBPyConnection, test_results: Sequence[DbtTestResult]) -> str:
+    """sha256 over each gold table's name, row count and sum of row hashes, and the tests."""
+    digest = hashlib.sha256()
+    for table in _tables(connection, "gold"):
+        # Table names come from the warehouse's own catalog.
+        row = connection.execute(
+            f'select count(*), sum(hash(t)) from warehouse.gold."{table}" t'  # noqa: S608
+        ).fetchone()
+        digest.update(f"{table}\0{row[0] if row else 0}\0{row[1] if row else 0}\n".encode())
+    for result in sorted(test_results, key=lambda r: (r.model_name, r.test_name)):
+        digest.update(f"{result}\n".encode())
+    return digest.hexdigest()
 
 
 def _copy(
@@ -104,14 +158,15 @@ def _copy(
         source_last_modified_at=newest[0] if newest else None,
         gold_tables=len(gold),
         gold_rows=gold_rows,
+        gold_digest=_digest(connection, test_results),
     )
     connection.execute(
-        "create table meta.publish "
-        "(published_at timestamptz, load_id varchar, source_last_modified_at timestamptz)"
+        "create table meta.publish (published_at timestamptz, load_id varchar, "
+        "source_last_modified_at timestamptz, gold_digest varchar)"
     )
     connection.execute(
-        "insert into meta.publish values (?, ?, ?)",
-        [record.published_at, record.load_id, record.source_last_modified_at],
+        "insert into meta.publish values (?, ?, ?, ?)",
+        [record.published_at, record.load_id, record.source_last_modified_at, record.gold_digest],
     )
     return record
 
@@ -119,6 +174,7 @@ def _copy(
 def _tables(
     connection: duckdb.DuckDBPyConnection, schema: str, include_views: bool = False
 ) -> list[str]:
+    """Tables (and views) of a schema of the attached `warehouse`."""
     kinds = ["BASE TABLE", "VIEW"] if include_views else ["BASE TABLE"]
     rows = connection.execute(
         "select table_name from information_schema.tables "

@@ -1,42 +1,59 @@
 """The pipeline job and its schedules: hourly incremental, weekly full refresh."""
 
 from dagster import (
+    AssetCheckKey,
     AssetSelection,
     DefaultScheduleStatus,
+    Definitions,
     ScheduleDefinition,
     define_asset_job,
-)
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
+    definitions,
 )
 
+from mmds_orchestrator.defs.ingest.assets import BRONZE_LOADS, BRONZE_REQUESTS, RECONCILIATION_CHECK
 from mmds_orchestrator.defs.refresh import refresh_run_config
+from mmds_orchestrator.settings import PipelineSettings
 
 PIPELINE_JOB = "mmds_pipeline"
+INGEST_JOB = "mmds_ingest"
+REBUILD_JOB = "mmds_rebuild"
+
+BRONZE = AssetSelection.assets(BRONZE_REQUESTS, BRONZE_LOADS)
+RECONCILIATION = AssetSelection.checks(AssetCheckKey(BRONZE_REQUESTS, RECONCILIATION_CHECK))
+# The ingest step alone: bronze and its reconciliation, without dbt's tests of its sources.
+INGEST = BRONZE.without_checks() | RECONCILIATION
+# Everything downstream of ingest, with dbt's tests of its sources (checks on bronze's assets):
+# dagster-dbt then builds its whole selection instead of a subset.
+AFTER_INGEST = (AssetSelection.all() - BRONZE) | (
+    AssetSelection.checks_for_assets(BRONZE_REQUESTS, BRONZE_LOADS) - RECONCILIATION
+)
 
 
-def build_pipeline_job() -> UnresolvedAssetJobDefinition:
-    """Every asset and check from the portal to the dashboard."""
-    return define_asset_job(
+@definitions
+def pipeline_schedules() -> Definitions:
+    """The jobs and both schedules (of `mmds_pipeline`), their cron from the current settings.
+
+    `mmds_pipeline` is the whole graph: when bronze does not change, Dagster skips dbt and
+    publish. `mmds run` runs its two halves, `mmds_ingest` then, only when bronze changed or dbt
+    is out of date, `mmds_rebuild`: a run with nothing to do never plans dbt's steps and checks.
+    """
+    settings = PipelineSettings()
+    job = define_asset_job(
         PIPELINE_JOB,
         selection=AssetSelection.all(),
-        description="Ingest, dbt build (tests as checks), publish serving.duckdb, dashboard.",
+        description="Ingest, dbt build (tests as checks), publish serving.duckdb.",
     )
-
-
-def build_schedules(
-    job: UnresolvedAssetJobDefinition,
-    incremental_cron: str,
-    full_refresh_cron: str,
-    enabled: bool,
-) -> list[ScheduleDefinition]:
-    """Both schedules run in UTC; they start stopped unless `enabled` (`MMDS_SCHEDULES_ENABLED`)."""
-    status = DefaultScheduleStatus.RUNNING if enabled else DefaultScheduleStatus.STOPPED
-    return [
+    # Both run in UTC; they start stopped unless MMDS_SCHEDULES_ENABLED.
+    status = (
+        DefaultScheduleStatus.RUNNING
+        if settings.schedules_enabled
+        else DefaultScheduleStatus.STOPPED
+    )
+    schedules = [
         ScheduleDefinition(
             name="hourly_incremental",
             job=job,
-            cron_schedule=incremental_cron,
+            cron_schedule=settings.incremental_cron,
             execution_timezone="UTC",
             run_config=refresh_run_config(full_refresh=False),
             default_status=status,
@@ -45,10 +62,19 @@ def build_schedules(
         ScheduleDefinition(
             name="weekly_full_refresh",
             job=job,
-            cron_schedule=full_refresh_cron,
+            cron_schedule=settings.full_refresh_cron,
             execution_timezone="UTC",
             run_config=refresh_run_config(full_refresh=True),
             default_status=status,
             description="Reload everything from the portal and rebuild every model.",
         ),
     ]
+    ingest = define_asset_job(
+        INGEST_JOB, selection=INGEST, description="Ingest alone, with its reconciliation check."
+    )
+    rebuild = define_asset_job(
+        REBUILD_JOB,
+        selection=AFTER_INGEST,
+        description="dbt build (tests as checks) and publish serving.duckdb, without ingest.",
+    )
+    return Definitions(jobs=[job, ingest, rebuild], schedules=schedules)

@@ -1,8 +1,8 @@
-"""dbt models, snapshots and tests as Dagster assets and asset checks."""
+"""dbt models, snapshots and seeds as Dagster assets; dbt data tests as asset checks."""
 
 import json
-import shutil
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +12,50 @@ from mmds_transform import ROUTINE_SELECTOR
 
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.refresh import DBT_OP, RefreshConfig
+from mmds_orchestrator.defs.transform.project import (
+    dbt_project,
+    dbt_vars,
+    mmds_dbt_project,
+    prepare_manifest,
+)
 from mmds_orchestrator.defs.transform.stream import stream_events
 from mmds_orchestrator.defs.transform.translator import LayerTranslator
+from mmds_orchestrator.settings import PipelineSettings
 
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+def dbt_models(settings: PipelineSettings) -> tuple[DbtProject, AssetsDefinition]:
+    """The dbt project, its manifest prepared, and the `dbt_models` assets built from it.
+
+    Publish reads the gold keys and test checks of the same definition: it is built once per
+    project, data dir and manifest (dagster-dbt reads the whole manifest to build it).
+    """
+    project = mmds_dbt_project(settings)
+    _prepared(project.project_dir, project.target_path, settings.data_dir)
+    written = project.manifest_path.stat().st_mtime_ns
+    models = _dbt_models(project.project_dir, project.target_path, settings.data_dir, written)
+    return project, models
 
 
-def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
+@cache
+def _prepared(project_dir: Path, target: Path, data_dir: Path) -> None:
+    """Prepare the manifest once per process (transform and publish both load the models).
+
+    Under `dg dev`, `prepare_if_dev()` parses (each reload of the code location is a new
+    process); elsewhere `prepare_manifest` parses only a missing or stale manifest.
+    """
+    project = dbt_project(project_dir, target, data_dir)
+    project.prepare_if_dev()
+    prepare_manifest(project, data_dir)
+
+
+@cache
+def _dbt_models(
+    project_dir: Path, target: Path, data_dir: Path, _manifest_written: int
+) -> AssetsDefinition:
+    return build_dbt_assets(dbt_project(project_dir, target, data_dir), data_dir)
+
+
+def build_dbt_assets(project: DbtProject, data_dir: Path) -> AssetsDefinition:
     """One `dbt build` step for every model, snapshot and seed; data tests become checks.
 
     The build is mmds-transform's routine selector: unit tests and full-rebuild proofs are left
@@ -39,9 +76,11 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
     def dbt_models(
         context: AssetExecutionContext, dbt: DbtCliResource, config: RefreshConfig
     ) -> Iterator[Any]:
-        args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-        target = project.target_path / "runs" / f"{context.run.run_id[:8]}-{context.retry_number}"
-        reuse_parse(project.target_path, target)
+        args = ["build", *dbt_vars(data_dir)]
+        if config.full_refresh:
+            args.append("--full-refresh")
+        # the project's own target: dbt reuses its partial parse there, builds take turns (pool)
+        target = project.manifest_path.parent
         invocation = dbt.cli(args, context=context, target_path=target, raise_on_error=False)
         yield from stream_events(invocation)
         if not invocation.is_successful():
@@ -50,18 +89,6 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
             )
 
     return dbt_models
-
-
-def reuse_parse(prepared: Path, target: Path) -> None:
-    """Seed a run's target with the prepared parse, so dbt re-parses only what changed.
-
-    dagster-dbt looks for `partial_parse.msgpack` only in dbt's default `target/`, not in the
-    project's own target path; without it every `dbt build` parses the whole project again.
-    """
-    saved = prepared / PARTIAL_PARSE_FILE
-    if saved.exists():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(saved, target / PARTIAL_PARSE_FILE)
 
 
 def failed_nodes(target: Path) -> str:

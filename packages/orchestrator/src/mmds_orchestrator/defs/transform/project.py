@@ -1,96 +1,87 @@
-"""The dbt project of mmds-transform, with its manifest prepared whenever it is missing or stale."""
+"""mmds-transform's dbt project as a `DbtProject`, its warehouse in the data dir."""
 
 import fcntl
-import hashlib
-import os
-import subprocess
+import json
 import sys
 from pathlib import Path
 
 import mmds_transform
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
-# Folders dbt writes into, or that hold no project source: ignored by the staleness check.
-_NOT_SOURCE = {"target", "logs", "dbt_packages", "__pycache__"}
+from mmds_orchestrator.settings import PipelineSettings
+
+# dbt's parse arguments for the manifest; `DbtProject` prepares with them under `dg dev`.
+PARSE_ARGS = ["parse", "--quiet"]
 
 
-class DbtProjectError(RuntimeError):
-    """The dbt project is missing or does not parse; the message says what to fix."""
+def dbt_vars(data_dir: Path) -> list[str]:
+    """dbt's `--vars` giving the committed profile the absolute data dir of the warehouse."""
+    return ["--vars", json.dumps({"mmds_data_dir": str(data_dir)})]
 
 
 def dbt_executable() -> Path:
-    """The `dbt` installed beside this interpreter (found even outside `uv run`)."""
-    return Path(sys.executable).with_name("dbt")
+    """`mmds-dbt`, installed beside this interpreter (found even outside `uv run`)."""
+    return Path(sys.executable).with_name("mmds-dbt")
 
 
-def default_project_dir() -> Path:
-    """The dbt project shipped by mmds-transform."""
-    return Path(mmds_transform.project_dir())
+def mmds_dbt_project(settings: PipelineSettings) -> DbtProject:
+    """The project (or `MMDS_DBT_PROJECT_DIR`), its manifest and artefacts under `data_dir/dbt`."""
+    project_dir = settings.dbt_project_dir or mmds_transform.project_dir()
+    return dbt_project(project_dir, settings.dbt_artifacts_dir / "target", settings.data_dir)
 
 
-def prepare_dbt_project(project_dir: Path, artifacts_dir: Path, data_dir: Path) -> DbtProject:
-    """Return the project with an up-to-date `manifest.json` under `artifacts_dir/target`.
-
-    Runs `dbt parse` (about 10 s; it never opens the warehouse) when the manifest is missing or
-    any project file changed since it was written. A file lock keeps concurrent callers from
-    parsing at the same time.
-    """
-    if not (project_dir / "dbt_project.yml").is_file():
-        raise DbtProjectError(f"No dbt_project.yml in {project_dir}: is mmds-transform installed?")
-    target = artifacts_dir / "target"
-    target.mkdir(parents=True, exist_ok=True)
-    stamp = target / "manifest.fingerprint"
-    with (target / ".prepare.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        fingerprint = project_fingerprint(project_dir)
-        manifest = target / "manifest.json"
-        current = stamp.read_text(encoding="utf-8") if stamp.exists() else ""
-        if not manifest.exists() or current != fingerprint:
-            _parse(project_dir, target, data_dir)
-            stamp.write_text(fingerprint, encoding="utf-8")
-    return DbtProject(project_dir=project_dir, target_path=target, profiles_dir=project_dir)
-
-
-def project_fingerprint(project_dir: Path) -> str:
-    """A digest of every project file's path, size and modification time."""
-    digest = hashlib.sha256(str(project_dir.resolve()).encode())
-    for path in sorted(project_dir.rglob("*")):
-        relative = path.relative_to(project_dir)
-        if path.is_file() and not _NOT_SOURCE.intersection(relative.parts):
-            info = path.stat()
-            digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
-def dbt_environment(data_dir: Path, log_dir: Path) -> dict[str, str]:
-    """Environment for a dbt subprocess: the warehouse location, logs aside, no telemetry."""
-    return {
-        **os.environ,
-        "MMDS_DATA_DIR": str(data_dir),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_LOG_PATH": str(log_dir),
-    }
-
-
-def _parse(project_dir: Path, target: Path, data_dir: Path) -> None:
-    command = [
-        str(dbt_executable()),
-        "parse",
-        "--quiet",
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-        "--target-path",
-        str(target),
-    ]
-    completed = subprocess.run(  # noqa: S603 - fixed executable and arguments, no shell
-        command,
-        env=dbt_environment(data_dir, target / "logs"),
-        capture_output=True,
-        text=True,
-        check=False,
+def dbt_project(project_dir: Path, target: Path, data_dir: Path) -> DbtProject:
+    """`project_dir` writing its manifest and artefacts to `target`, its warehouse in `data_dir`."""
+    return DbtProject(
+        project_dir=project_dir,
+        target_path=target,
+        prepare_project_cli_args=[*PARSE_ARGS, *dbt_vars(data_dir)],
     )
-    if completed.returncode != 0:
-        output = (completed.stdout + completed.stderr).strip()[-2000:]
-        raise DbtProjectError(f"`dbt parse` failed for {project_dir}:\n{output}")
+
+
+def dbt_resource(project: DbtProject) -> DbtCliResource:
+    """dagster-dbt's resource for `project`, running dbt as `mmds-dbt`."""
+    return DbtCliResource(project_dir=project, dbt_executable=str(dbt_executable()))
+
+
+def prepare_manifest(project: DbtProject, data_dir: Path) -> None:
+    """Write the manifest with `dbt parse` when it is missing or older than a project file.
+
+    `prepare_if_dev()` prepares under `dg dev` only; `mmds run`, the tests and `dg check defs`
+    need a manifest too (a fresh clone has none). dbt itself reparses only what changed. A lock
+    in the target dir keeps two first runs from writing the manifest at once.
+    """
+    target = project.manifest_path.parent
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _is_current(project):
+            return
+        invocation = dbt_resource(project).cli(
+            [*PARSE_ARGS, *dbt_vars(data_dir)], target_path=target, raise_on_error=False
+        )
+        invocation.wait()
+        if not invocation.is_successful():
+            log = target / "dbt.log"
+            raise DbtProjectError(f"`dbt parse` failed for {project.project_dir}: see {log}")
+
+
+class DbtProjectError(RuntimeError):
+    """The dbt project does not parse; the message says where dbt logged why."""
+
+
+def _is_current(project: DbtProject) -> bool:
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return False
+    written = manifest.stat().st_mtime
+    return not any(
+        path.stat().st_mtime > written
+        for path in project.project_dir.rglob("*")
+        if path.is_file()
+        and not _NOT_SOURCE.intersection(path.relative_to(project.project_dir).parts)
+    )
+
+
+# Folders dbt writes into, or that hold no project source.
+_NOT_SOURCE = {"target", "logs", "dbt_packages", "__pycache__"}

@@ -26,8 +26,7 @@ def stream_events(invocation: DbtCliInvocation) -> Iterator[Any]:
 def stop_dbt(process: subprocess.Popen, grace_seconds: float) -> None:
     """Interrupt dbt (it cancels its queries and exits); terminate it, then kill it, if it stays.
 
-    The launcher of a warm dbt forwards SIGINT and SIGTERM and exits only after its dbt has, so
-    the warehouse is free once this returns; SIGKILL is the last resort.
+    The warehouse is free once this returns: dbt has exited, SIGKILL being the last resort.
     """
     for stop in (signal.SIGINT, signal.SIGTERM):
         if process.poll() is not None:

@@ -1,3 +1,7 @@
+-- Attached to the fact as one Dagster asset check (it reads several models: dagster-dbt needs the
+-- model named).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_service_requests'}}}) }}
+
 -- Counts in gold agree with silver: every request once in the fact, every opening and closing
 -- once in the daily aggregate, every closing once in the resolution times, and the latest
 -- backlog of every area and type adding up to the requests still open. Each failing check is one row.
