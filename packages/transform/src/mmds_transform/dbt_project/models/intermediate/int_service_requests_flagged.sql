@@ -40,6 +40,16 @@ local_areas as (
 
 ),
 
+newest_load as (
+
+    select load_id
+    from {{ ref('stg_portal__loads') }}
+    where load_status = 'succeeded'
+    order by finished_at desc
+    limit 1
+
+),
+
 checked as (
 
     select
@@ -156,6 +166,7 @@ select
     -- A request whose opening cannot be placed on the calendar, or whose status does not say
     -- whether it is open, cannot be counted: it stays out of the fact and everything built on it.
     has_unplaceable_opening or is_open is null as is_excluded_from_fact,
+    coalesce(load_id in (select newest_load.load_id from newest_load), false) as is_in_newest_load,
     row_hash,
     load_id,
     loaded_at

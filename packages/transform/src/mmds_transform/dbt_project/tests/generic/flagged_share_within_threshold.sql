@@ -3,10 +3,10 @@
     `min_flagged_rows` of them carry a quality reason AND their share exceeds var
     `max_flagged_share`. Then the test stops with a sentence naming the scope, the share, both
     thresholds and the most frequent reasons (dbt's own message would only say "Got 1 result").
-    scope: `newest_load` (the rows the newest succeeded load in `loads` wrote) or `all_requests`
-    (every request the model holds).
+    scope: `newest_load` (the rows the newest succeeded load wrote: `is_in_newest_load`) or
+    `all_requests` (every request the model holds).
 -#}
-{% test flagged_share_within_threshold(model, scope, loads) %}
+{% test flagged_share_within_threshold(model, scope) %}
 {%- set max_share = flagged_share_threshold('max_flagged_share', 0, 1) -%}
 {%- set min_rows = flagged_share_threshold('min_flagged_rows', 0, none) | int -%}
 {%- if scope not in ('newest_load', 'all_requests') -%}
@@ -14,22 +14,14 @@
 {%- endif -%}
 with
 
-newest_load as (
-
-    select load_id
-    from {{ loads }}
-    where status = 'succeeded'
-    order by finished_at desc
-    limit 1
-
-),
-
 in_scope as (
 
-    select quality_reasons
+    select
+        quality_reasons,
+        load_id
     from {{ model }}
     {% if scope == 'newest_load' -%}
-    where load_id in (select load_id from newest_load)
+    where is_in_newest_load
     {%- endif %}
 
 ),
@@ -80,7 +72,7 @@ breached as (
         totals.scope_rows,
         totals.flagged_rows,
         top_reasons.reasons,
-        (select max(load_id) from newest_load) as load_id
+        (select max(in_scope.load_id) from in_scope) as load_id
     from totals cross join top_reasons
     where
         totals.flagged_rows > {{ min_rows }}
