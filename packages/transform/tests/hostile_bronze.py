@@ -166,7 +166,11 @@ def hostile_mix() -> list[HostileRow]:
         HostileRow("closed_before_opened", _three_days_before_opening),
         HostileRow(
             "outside_city",
-            {"latitude": 48.4284, "longitude": -123.3656, "geom": {"lon": -123.3656, "lat": 48.4284}},
+            {
+                "latitude": 48.4284,
+                "longitude": -123.3656,
+                "geom": {"lon": -123.3656, "lat": 48.4284},
+            },
         ),
         HostileRow("exact_duplicate", same_content_as_template=True),
     ]

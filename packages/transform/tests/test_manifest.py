@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 LAYERS = {
     # folder: (schema, allowed name prefixes, allowed materializations)
     "staging": ("silver", ("stg_",), {"view", "table", "incremental"}),
-    "intermediate": ("silver", ("int_",), {"view", "ephemeral"}),
+    "intermediate": ("silver", ("int_",), {"view", "ephemeral", "table"}),
     "marts": ("gold", ("fct_", "dim_", "agg_"), {"table", "incremental"}),
 }
 KEY_TESTS = {"unique", "unique_combination_of_columns"}

@@ -75,7 +75,9 @@ class HostileWarehouse:
     hostile_build: dict
 
     def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
-        with closing(duckdb.connect(str(self.data_dir / "warehouse.duckdb"), read_only=True)) as con:
+        with closing(
+            duckdb.connect(str(self.data_dir / "warehouse.duckdb"), read_only=True)
+        ) as con:
             con.execute("set TimeZone = 'UTC'")
             return con.execute(sql, parameters).fetchall()
 

@@ -37,7 +37,9 @@ class BrokenLoad:
     requests: int
 
     def query(self, sql: str) -> list[tuple]:
-        with closing(duckdb.connect(str(self.data_dir / "warehouse.duckdb"), read_only=True)) as con:
+        with closing(
+            duckdb.connect(str(self.data_dir / "warehouse.duckdb"), read_only=True)
+        ) as con:
             return con.execute(sql).fetchall()
 
 
@@ -57,8 +59,12 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> BrokenLoad:
         portal.stop()
     seeded_warehouse.dbt_build(data_dir)
     with closing(duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)) as con:
-        (fact_rows_before,) = con.execute("select count(*) from gold.fct_service_requests").fetchone()
-    rows = [hostile_bronze.HostileRow(f"fax-{i}", {"channel": "Fax"}) for i in range(FLAGGED_IN_LOAD)]
+        (fact_rows_before,) = con.execute(
+            "select count(*) from gold.fct_service_requests"
+        ).fetchone()
+    rows = [
+        hostile_bronze.HostileRow(f"fax-{i}", {"channel": "Fax"}) for i in range(FLAGGED_IN_LOAD)
+    ]
     rows += [hostile_bronze.HostileRow(f"clean-{i}") for i in range(CLEAN_IN_LOAD)]
     hostile_bronze.insert_rows(data_dir, rows, "half-flagged-load")
     exit_code, default_build = _run(data_dir, "build")
@@ -105,8 +111,9 @@ def test_newest_load_thresholds_on_both_sides(broken, max_share, min_rows, statu
     result = _outcome(broken, NEWEST_LOAD, max_share, min_rows)
     assert result["status"] == status
     if status == "error":
-        assert f"max_flagged_share {max_share} and more than min_flagged_rows {min_rows}" in (
-            result["message"]
+        assert (
+            f"max_flagged_share {max_share} and more than min_flagged_rows {min_rows}"
+            in (result["message"])
         )
 
 
@@ -117,8 +124,9 @@ def test_all_requests_share_on_both_sides(broken, side, status):
     result = _outcome(broken, ALL_REQUESTS, max_share, 20)
     assert result["status"] == status
     if status == "error":
-        assert f"{broken.flagged_requests} of {broken.requests} requests in silver" in (
-            result["message"]
+        assert (
+            f"{broken.flagged_requests} of {broken.requests} requests in silver"
+            in (result["message"])
         )
 
 

@@ -1,7 +1,11 @@
+{{ config(materialized='table') }}
+
 -- One row per request in silver, values as staged, with every quality flag: the reasons ingest
 -- found in the record (bronze _quality_issues) and those found here against the known domains
 -- (seeds) and across rows, as one sorted list (quality_reasons) and as the booleans gold's
--- treatments need (docs/contracts.md, "Quality reasons and treatments").
+-- treatments need (docs/contracts.md, "Quality reasons and treatments"). A table: the fact,
+-- the dimensions, the quarantine, the snapshot's input and a dozen tests read it, and the
+-- flags depend on other rows (duplicates) and on the seeds, so it is rebuilt whole each build.
 with
 
 service_requests as (
@@ -40,6 +44,18 @@ local_areas as (
 
 ),
 
+-- Contents that more than one request carries (a group by: a window over every request
+-- would carry all its columns through a sort).
+duplicated_contents as (
+
+    select row_hash
+    from service_requests
+    where row_hash is not null
+    group by row_hash
+    having count(*) > 1
+
+),
+
 newest_load as (
 
     select load_id
@@ -60,7 +76,7 @@ checked as (
         -- A blank status says neither open nor closed: unknown, unless ingest flagged it missing.
         statuses.status is null
         and not {{ has_reason('service_requests.ingest_quality_reasons', 'status_missing') }}
-        as has_unknown_status,
+            as has_unknown_status,
         service_requests.channel is not null and channels.channel is null as has_unknown_channel,
         service_requests.department is not null
         and departments.department is null as has_unknown_department,
@@ -73,9 +89,8 @@ checked as (
         ) as is_closed_before_opened,
         (service_requests.latitude is not null or service_requests.longitude is not null)
         and not {{ is_inside_city('service_requests.latitude', 'service_requests.longitude') }}
-        as is_outside_city,
-        service_requests.row_hash is not null
-        and count(*) over (partition by service_requests.row_hash) > 1 as is_exact_duplicate
+            as is_outside_city,
+        duplicated_contents.row_hash is not null as is_exact_duplicate
     from service_requests
     left join statuses
         on service_requests.status = statuses.status_as_sent
@@ -87,6 +102,8 @@ checked as (
         on service_requests.closure_reason = closure_reasons.closure_reason
     left join local_areas
         on service_requests.local_area = local_areas.local_area_name
+    left join duplicated_contents
+        on service_requests.row_hash = duplicated_contents.row_hash
 
 ),
 
@@ -121,13 +138,13 @@ flagged as (
         opened_at is null
         or {{ has_reason('ingest_quality_reasons', 'service_request_open_timestamp_in_future') }}
         or {{ has_reason('ingest_quality_reasons', 'service_request_open_timestamp_before_first_year') }}
-        as has_unplaceable_opening,
+            as has_unplaceable_opening,
         {{ has_reason('ingest_quality_reasons', 'service_request_close_date_in_future') }}
         or {{ has_reason('ingest_quality_reasons', 'service_request_close_date_before_first_year') }}
-        as has_unusable_close_date,
+            as has_unusable_close_date,
         {{ has_reason('ingest_quality_reasons', 'last_modified_timestamp_in_future') }}
         or {{ has_reason('ingest_quality_reasons', 'last_modified_timestamp_before_first_year') }}
-        as has_unusable_last_modified
+            as has_unusable_last_modified
     from listed
 
 )

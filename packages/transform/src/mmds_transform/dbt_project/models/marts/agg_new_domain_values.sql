@@ -8,7 +8,7 @@ unknown_values as (
 
     select
         field_name,
-        trim(raw_value) as field_value,
+        coalesce(trim(raw_value), '') as field_value,
         quality_reason,
         treatment,
         service_request_id,

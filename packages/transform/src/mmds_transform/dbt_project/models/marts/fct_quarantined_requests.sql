@@ -108,7 +108,7 @@ select
     cast(flagged_by as {{ dbt.type_string() }}) as flagged_by,
     cast(field_name as {{ dbt.type_string() }}) as field_name,
     cast(substring(raw_value from 1 for {{ var('max_displayed_value_length') }}) as {{ dbt.type_string() }})
-    as raw_value,
+        as raw_value,
     cast({{ dbt.length('raw_value') }} as integer) as raw_value_length,
     cast(
         case
@@ -128,7 +128,8 @@ select
                     and quality_reason <> 'last_modified_timestamp_missing'
                 )
                 then 'nulled'
-            when {{ dbt.right('quality_reason', 9) }} = '_too_long'
+            when
+                {{ dbt.right('quality_reason', 9) }} = '_too_long'
                 or {{ dbt.right('quality_reason', 19) }} = '_control_characters'
                 then 'cleaned'
             else 'kept'
