@@ -58,3 +58,18 @@ def date_spine(datepart, start_date, end_date):
     day = f"{start_date} + interval (n) {datepart}"
     series = "generate_series(0, 10) as series (n)"
     return f"select {day} as date_{datepart} from {series} where {day} < {end_date}"  # noqa: S608 (text for the linter; never executed)
+
+
+def right(string_text, length_expression):
+    """Stand-in for ``dbt.right``."""
+    return f"right({string_text}, {length_expression})"
+
+
+def concat(fields):
+    """Stand-in for ``dbt.concat``."""
+    return f"concat({', '.join(fields)})"
+
+
+def position(substring_text, string_text):
+    """Stand-in for ``dbt.position``."""
+    return f"position({substring_text} in {string_text})"

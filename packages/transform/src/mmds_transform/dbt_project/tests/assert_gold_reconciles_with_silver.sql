@@ -2,21 +2,28 @@
 -- model named).
 {{ config(meta={'dagster': {'ref': {'name': 'fct_service_requests'}}}) }}
 
--- Counts in gold agree with silver: every request once in the fact, every opening and closing
--- once in the daily aggregate, every closing once in the resolution times, and the latest
--- backlog of every area and type adding up to the requests still open. Each failing check is one row.
+-- Counts in gold agree with silver: every request silver does not exclude is once in the fact,
+-- every opening and every usable closing once in the daily aggregate, every usable closing once
+-- in the resolution times, the latest backlog of every area and type adds up to the requests
+-- still open, and every flagged request is in the quarantine. Each failing check is one row.
 with
 
 silver as (
 
     select
-        count(*) as requests,
-        sum(case when opened_date_local is not null then 1 else 0 end) as opened,
-        sum(case when is_open = false and closed_date is not null then 1 else 0 end) as closed,
-        sum(
-            case when coalesce(is_open, true) and opened_date_local is not null then 1 else 0 end
-        ) as still_open
-    from {{ ref('stg_portal__service_requests') }}
+        count(*) - coalesce(sum(case when is_excluded_from_fact then 1 else 0 end), 0) as requests,
+        coalesce(sum(
+            case
+                when
+                    not is_excluded_from_fact and not is_open and closed_date is not null
+                    and not has_unusable_close_date
+                    then 1
+                else 0
+            end
+        ), 0) as closed,
+        coalesce(sum(case when not is_excluded_from_fact and is_open then 1 else 0 end), 0) as still_open,
+        count(quality_reasons) as flagged
+    from {{ ref('int_service_requests_flagged') }}
 
 ),
 
@@ -61,6 +68,12 @@ resolution as (
 
 ),
 
+quarantine as (
+
+    select count(distinct service_request_id) as flagged from {{ ref('fct_quarantined_requests') }}
+
+),
+
 checks as (
 
     select
@@ -71,7 +84,7 @@ checks as (
     union all
     select
         'agg_requests_daily opened_count' as check_name,
-        silver.opened as expected,
+        silver.requests as expected,
         daily.opened as actual
     from silver cross join daily
     union all
@@ -92,6 +105,12 @@ checks as (
         silver.closed as expected,
         resolution.closed as actual
     from silver cross join resolution
+    union all
+    select
+        'fct_quarantined_requests flagged requests' as check_name,
+        silver.flagged as expected,
+        quarantine.flagged as actual
+    from silver cross join quarantine
 
 )
 

@@ -1,8 +1,8 @@
 {{ config(tags=['rebuild_proof']) }}
 
--- The snapshot, fed only with changed requests, holds what a snapshot fed with every request
--- would: one current version per request in silver, at its last_modified_at (or later, should
--- the portal ever move a timestamp back), and no current version of a request that left silver.
+-- The snapshot holds one current version per request of its input, at its last_modified_at (or
+-- later, should the portal ever move a timestamp back), and no current version of a request
+-- that left its input (deleted at the source: hard_deletes invalidate closes it).
 with
 
 current_statuses as (
@@ -42,7 +42,7 @@ without_current_version as (
 left_silver as (
 
     select
-        'current version of a request no longer in silver' as problem,
+        'current version of a request no longer in its input' as problem,
         current_versions.service_request_id
     from current_versions
     where not exists (

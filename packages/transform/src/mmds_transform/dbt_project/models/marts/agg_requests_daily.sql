@@ -3,7 +3,7 @@
 -- backlog only moves on such days, so each row's backlog holds until the next row of the same
 -- area and type. A request is in the backlog from its opening day until the day before it
 -- closes; a close date before the opening day (a source quirk) counts as closing on the opening
--- day, and a request without a known status counts as open.
+-- day, and a closed request without a usable close date never enters the backlog.
 with
 
 requests as (
@@ -12,8 +12,8 @@ requests as (
         local_area_id,
         request_type_id,
         opened_date_local,
-        coalesce(is_open, true) as is_open,
-        case when not coalesce(is_open, true) then closed_date end as closed_date
+        is_open,
+        case when not is_open then closed_date end as closed_date
     from {{ ref('fct_service_requests') }}
 
 ),

@@ -1,9 +1,11 @@
--- One row per request type, with the department that handles most of its requests.
+-- One row per request type of the requests gold counts, with the department that handles most
+-- of its requests (a department outside the known domain counts as the Other member).
 with
 
 service_requests as (
 
-    select * from {{ ref('stg_portal__service_requests') }}
+    select * from {{ ref('int_service_requests_flagged') }}
+    where not is_excluded_from_fact
 
 ),
 
@@ -11,7 +13,7 @@ type_departments as (
 
     select
         coalesce(request_type, '{{ var("unknown_request_type") }}') as request_type,
-        department,
+        {{ known_or_other('department', 'has_unknown_department') }} as department,
         count(*) as request_count
     from service_requests
     group by 1, 2

@@ -5,13 +5,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            "{% if is_incremental() and row_counts_differ(this, source('portal', 'service_requests')) %}
-            delete from {{ this }}
-            where not exists (
-                select 1 from {{ source('portal', 'service_requests') }} as bronze
-                where bronze._record_key = {{ this }}.service_request_id
-            )
-            {% endif %}"
+            "{{ delete_missing_keys(this, source('portal', 'service_requests'), '_record_key') }}"
         ]
     )
 }}
@@ -20,6 +14,7 @@
 -- take only the bronze rows a load inserted or changed since the last run (_loaded_at is the
 -- commit instant of the load that last wrote the row) and the post-hook drops requests that
 -- left bronze; assert_stg_portal__service_requests_matches_full_rebuild proves the result.
+-- Values stay as sent, typed and with clean text: domains and flags are checked downstream.
 with
 
 source as (
@@ -43,42 +38,15 @@ renamed as (
         -- text
         {{ clean_text('department') }} as department,
         {{ clean_text('service_request_type') }} as request_type,
-        case
-            when lower(trim(status)) in ('close', 'closed') then 'Closed'
-            when lower(trim(status)) = 'open' then 'Open'
-            else {{ clean_text('status') }}
-        end as status,
+        {{ clean_text('status') }} as status,
         {{ clean_text('closure_reason') }} as closure_reason,
         {{ clean_text('address') }} as address,
         {{ clean_text('local_area') }} as local_area,
         {{ clean_text('channel') }} as channel,
 
-        -- numerics: only coordinates inside the City are kept, and only as a pair
-        case
-            when
-                latitude between {{ var('vancouver_bounds')['min_latitude'] }}
-                and {{ var('vancouver_bounds')['max_latitude'] }}
-                and longitude between {{ var('vancouver_bounds')['min_longitude'] }}
-                and {{ var('vancouver_bounds')['max_longitude'] }}
-                then latitude
-        end as latitude,
-        case
-            when
-                latitude between {{ var('vancouver_bounds')['min_latitude'] }}
-                and {{ var('vancouver_bounds')['max_latitude'] }}
-                and longitude between {{ var('vancouver_bounds')['min_longitude'] }}
-                and {{ var('vancouver_bounds')['max_longitude'] }}
-                then longitude
-        end as longitude,
-
-        -- booleans
-        lower(trim(status)) = 'open' as is_open,
-        coalesce(
-            trim(service_request_type) like 'ZZ OLD - %'
-            or trim(service_request_type) like 'Z - %',
-            false
-        ) as is_deprecated_type,
-        _quality_issues is not null as has_quality_issues,
+        -- numerics (ingest nulls what is outside +-90/+-180)
+        latitude,
+        longitude,
 
         -- dates
         service_request_close_date as closed_date,
@@ -90,7 +58,7 @@ renamed as (
         last_modified_timestamp as last_modified_at,
 
         -- lineage
-        _quality_issues as quality_issues,
+        _quality_issues as ingest_quality_reasons,
         _row_hash as row_hash,
         _load_id as load_id,
         _loaded_at as loaded_at
@@ -123,15 +91,12 @@ select
     channel,
     latitude,
     longitude,
-    is_open,
-    is_deprecated_type,
-    has_quality_issues,
     closed_date,
     opened_date_local,
     opened_hour_local,
     opened_at,
     last_modified_at,
-    quality_issues,
+    ingest_quality_reasons,
     row_hash,
     load_id,
     loaded_at
