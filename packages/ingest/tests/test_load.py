@@ -68,12 +68,12 @@ def test_incremental_after_time_moves_equals_a_full_reload(fake_portal, ingest_s
     assert incremental.mode == "incremental"
     assert incremental.rows_inserted == moved.added
     assert incremental.rows_updated == moved.closed + moved.edited
+    assert incremental.rows_deleted == moved.deleted  # seen by the reconciliation
     assert incremental.cursor_after > incremental.cursor_before
-    # A full reload now finds bronze already equal to the portal, but for deletions, which
-    # only a full load can see.
+    assert incremental.bronze_count == incremental.portal_total == fake_portal.total_count()
+    # A full reload now finds bronze already equal to the portal.
     full = run_load(ingest_settings, full_refresh=True)
-    assert (full.rows_inserted, full.rows_updated) == (0, 0)
-    assert full.rows_deleted == moved.deleted
+    assert (full.rows_inserted, full.rows_updated, full.rows_deleted) == (0, 0, 0)
     assert full.rows_unchanged == fake_portal.total_count()
 
 

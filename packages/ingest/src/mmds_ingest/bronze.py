@@ -56,8 +56,13 @@ CREATE TABLE IF NOT EXISTS bronze._loads (
     change_token VARCHAR,
     started_at TIMESTAMPTZ NOT NULL,
     finished_at TIMESTAMPTZ NOT NULL,
-    message VARCHAR
+    message VARCHAR,
+    bronze_count BIGINT,
+    reconciliation VARCHAR
 )"""
+
+ADDED_LOAD_COLUMNS = (("bronze_count", "BIGINT"), ("reconciliation", "VARCHAR"))
+"""`_loads` columns added after 0.3.0; a warehouse made by an earlier version gains them."""
 
 STATE_DDL = """
 CREATE TABLE IF NOT EXISTS bronze._state (
@@ -87,6 +92,8 @@ LOAD_COLUMNS: tuple[str, ...] = (
     "started_at",
     "finished_at",
     "message",
+    "bronze_count",
+    "reconciliation",
 )
 
 
@@ -147,11 +154,14 @@ def _holder(error: duckdb.IOException) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the bronze schema and its three tables if they do not exist."""
+    """Create the bronze schema and its three tables if they do not exist, and add the audit
+    columns a warehouse of an earlier version lacks."""
     con.execute("BEGIN")
     con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
     for ddl in (SERVICE_REQUESTS_DDL, LOADS_DDL, STATE_DDL):
         con.execute(ddl)
+    for name, sql_type in ADDED_LOAD_COLUMNS:
+        con.execute(f"ALTER TABLE bronze._loads ADD COLUMN IF NOT EXISTS {name} {sql_type}")
     con.execute("COMMIT")
 
 
@@ -162,6 +172,16 @@ def bronze_exists(con: duckdb.DuckDBPyConnection) -> bool:
         "WHERE table_schema = 'bronze' AND table_name = '_state'"
     ).fetchone()
     return bool(row and row[0])
+
+
+def load_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The columns `bronze._loads` has (a warehouse of an earlier version has fewer until its
+    next load)."""
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'bronze' AND table_name = '_loads'"
+    ).fetchall()
+    return {name for (name,) in rows}
 
 
 def is_empty(con: duckdb.DuckDBPyConnection) -> bool:

@@ -37,7 +37,8 @@ Record = dict[str, object]
 
 
 def _iso(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat()
+    """As the portal writes instants: UTC, to the second."""
+    return instant.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def _local_date(instant: str) -> date:
