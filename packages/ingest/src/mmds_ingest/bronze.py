@@ -4,7 +4,7 @@ and the cursor state and load audit kept beside the data."""
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -202,6 +202,15 @@ def write_state(con: duckdb.DuckDBPyConnection, state: State, updated_at: dateti
         "INSERT INTO bronze._state VALUES (?, ?, ?, ?)",
         [state.cursor, state.change_token, state.load_id, updated_at],
     )
+
+
+def mark_finished(con: duckdb.DuckDBPyConnection, load_id: str) -> datetime:
+    """Set the `finished_at` of a committed load to now (after its commit) and return it."""
+    finished_at = datetime.now(UTC)
+    con.execute(
+        "UPDATE bronze._loads SET finished_at = ? WHERE load_id = ?", [finished_at, load_id]
+    )
+    return finished_at
 
 
 def record_load(con: duckdb.DuckDBPyConnection, values: dict[str, object]) -> None:

@@ -253,7 +253,6 @@ class _Load:
                 "cursor_after": cursor_after,
                 "message": _join(*notes),
             }
-            # The audit row and the state go last, so that the load's span ends at its commit.
             audit["finished_at"] = datetime.now(UTC)
             bronze.record_load(con, audit)
             if changed:
@@ -265,6 +264,12 @@ class _Load:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        # Writing a large load out takes seconds at its commit: the audit row then learns when
+        # the commit returned (a kill or an error here leaves the instant just before it).
+        try:
+            audit["finished_at"] = bronze.mark_finished(con, str(audit["load_id"]))
+        except duckdb.Error as error:
+            log.warning("the load committed, but its finish instant was not updated: %s", error)
         result = _result(audit, self.started_clock)
         log.info(
             "load %s %s: %d received, %d inserted, %d updated, %d unchanged, %d flagged, "

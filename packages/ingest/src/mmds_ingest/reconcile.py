@@ -17,6 +17,7 @@ All of it runs inside the caller's transaction; set-based SQL, nothing row by ro
 
 import itertools
 import logging
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -210,8 +211,13 @@ class Reconciler:
                 len(differing),
                 _describe(differing, portal, held),
             )
-            fetched += self._fetch(con, differing)
+            phase = time.perf_counter()
+            rows = self._fetch(con, differing)
+            log.info("re-read %d rows in %.1fs", rows, time.perf_counter() - phase)
+            phase = time.perf_counter()
             added, gone, moved = self._apply(con, differing)
+            log.info("replaced bronze's rows of those days in %.1fs", time.perf_counter() - phase)
+            fetched += rows
             inserted, deleted, rekeyed = inserted + added, deleted + gone, rekeyed + moved
 
     def _portal_counts(self) -> Counts:
