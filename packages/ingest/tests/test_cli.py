@@ -24,6 +24,8 @@ def test_load_then_status_and_history(fake_portal, tmp_path):
     assert status.exit_code == 0
     assert "rows        2,000 (0 flagged)" in status.output
     assert "cursor      2026-" in status.output
+    assert "reconciled  bronze and the portal agree: 2,000 rows" in status.output
+    assert "portal total 2000  bronze 2000" in loaded.output
     assert history.exit_code == 0
     assert "succeeded" in history.output
 
