@@ -1,20 +1,28 @@
-"""Benchmark: full load of N rows from the fake portal, the DuckDB floor, then an incremental.
+"""Benchmark: full load of N rows from the fake portal, the DuckDB floor, an incremental,
+then the reconciliation with the portal.
 
     uv run python bench/ingest.py --rows 1000000
 
 The fake portal runs as its own process (`mmds-ingest fake-portal`); this process runs the
 connector (`mmds_ingest.run_load`) into a fresh warehouse under a scratch folder. The floor is
 DuckDB alone loading the same JSON-lines export from local disk into a table. Then the portal's
-time moves until about 1% of rows changed, and an incremental load runs. Prints one JSON line
-last: rows, seconds, rows_per_s, peak_rss_mb (of the loading process during the full load),
-floor_seconds, ratio_to_floor, cpu_seconds and floor_cpu_seconds (this process's CPU time in
-the full load and in the floor: steadier than wall time on a shared machine; the portal's CPU
-is not in them), changed_rows, incremental_seconds, incremental_ratio.
+time moves until about 1% of rows changed, and an incremental load runs. Then a load with the
+portal unchanged (no download: the reconciliation alone, bronze equal to the portal), and one
+after the portal deleted 101 records (an incremental whose reconciliation finds and removes
+them). Prints one JSON line last: rows, seconds (as the load reports it), wall_seconds (as
+its caller waits: the close of the connection, which finishes writing the file, included),
+rows_per_s, peak_rss_mb (of the loading process during the full load), floor_seconds,
+ratio_to_floor, cpu_seconds and floor_cpu_seconds (this process's CPU time in the full load
+and in the floor: steadier than wall time on a shared machine; the portal's CPU is not in
+them), changed_rows, incremental_seconds, incremental_ratio, reconcile_equal_seconds,
+reconcile_after_deletions_seconds (whole loads, as a user waits for them), deleted_rows, and
+the load average before and after.
 """
 
 import argparse
 import json
 import logging
+import os
 import resource
 import shutil
 import subprocess
@@ -80,6 +88,13 @@ def advance_until_changed(url: str, share: float, rows: int) -> int:
     return changed
 
 
+def delete_records(url: str, count: int) -> int:
+    """Have the portal delete `count` records, as the City now and then does."""
+    response = httpx.delete(f"{url}/__fake__/records", params={"count": count}, timeout=600)
+    response.raise_for_status()
+    return len(response.json()["deleted"])
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -87,15 +102,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--change-share", type=float, default=0.01)
+
+    parser.add_argument("--deletions", type=int, default=101)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     scratch = Path(tempfile.mkdtemp(prefix="mmds-bench-ingest-"))
     portal, url = start_portal(args.rows, args.seed)
     try:
         settings = IngestSettings(data_dir=scratch / "data", portal_url=url)
-        started_cpu = cpu_seconds()
+        started, started_cpu = time.perf_counter(), cpu_seconds()
         full = run_load(settings, full_refresh=True)
-        full_cpu = cpu_seconds() - started_cpu
+        full_cpu, full_wall = cpu_seconds() - started_cpu, time.perf_counter() - started
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"full load: {full.rows_received:,} rows in {full.seconds:.1f}s", file=sys.stderr)
 
@@ -111,6 +129,17 @@ def main() -> None:
             f"incremental: {incremental.rows_received:,} rows in {incremental.seconds:.1f}s",
             file=sys.stderr,
         )
+
+        equal = run_load(settings)  # nothing changed: no download, the reconciliation alone
+        print(f"equal: {equal.seconds:.2f}s ({equal.reconciliation})", file=sys.stderr)
+        deleted = delete_records(url, args.deletions)
+        repaired = run_load(settings)
+        if repaired.rows_deleted != deleted or repaired.bronze_count != repaired.portal_total:
+            raise SystemExit(f"the reconciliation did not remove the deletions: {repaired}")
+        print(
+            f"after {deleted} deletions: {repaired.seconds:.2f}s ({repaired.reconciliation})",
+            file=sys.stderr,
+        )
     finally:
         portal.terminate()
         portal.wait(timeout=30)
@@ -121,6 +150,7 @@ def main() -> None:
             {
                 "rows": full.rows_received,
                 "seconds": round(full.seconds, 2),
+                "wall_seconds": round(full_wall, 2),
                 "rows_per_s": round(full.rows_received / full.seconds),
                 "peak_rss_mb": round(peak_rss_mb),
                 "floor_seconds": round(floor, 2),
@@ -131,6 +161,10 @@ def main() -> None:
                 "incremental_rows": incremental.rows_received,
                 "incremental_seconds": round(incremental.seconds, 2),
                 "incremental_ratio": round(incremental.seconds / full.seconds, 3),
+                "reconcile_equal_seconds": round(equal.seconds, 2),
+                "deleted_rows": deleted,
+                "reconcile_after_deletions_seconds": round(repaired.seconds, 2),
+                "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             }
         )
     )

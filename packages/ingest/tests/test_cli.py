@@ -2,6 +2,7 @@
 
 import socket
 
+import duckdb
 from mmds_ingest.cli import app
 from typer.testing import CliRunner
 
@@ -23,6 +24,8 @@ def test_load_then_status_and_history(fake_portal, tmp_path):
     assert status.exit_code == 0
     assert "rows        2,000 (0 flagged)" in status.output
     assert "cursor      2026-" in status.output
+    assert "reconciled  bronze and the portal agree: 2,000 rows" in status.output
+    assert "portal total 2000  bronze 2000" in loaded.output
     assert history.exit_code == 0
     assert "succeeded" in history.output
 
@@ -64,3 +67,23 @@ def test_bad_portal_url_is_rejected(tmp_path):
 
     assert result.exit_code == 1
     assert "must start with http" in result.output
+
+
+def test_history_shows_a_load_from_its_start_to_its_commit(fake_portal, tmp_path):
+    flags = ["--data-dir", str(tmp_path)]
+    fake_portal.inject("slow_first_byte", seconds=1.5, endpoint="exports")
+
+    loaded = runner.invoke(app, ["load", "--portal-url", fake_portal.url, *flags])
+    history = runner.invoke(app, ["history", *flags])
+
+    assert loaded.exit_code == 0, loaded.output
+    header, line = history.output.splitlines()[:2]
+    assert header.split()[8] == "seconds"
+    assert float(line.split()[8]) >= 1.5  # the download waited 1.5 s before its first byte
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        started, finished, loaded_at = con.execute(
+            "SELECT started_at, finished_at, (SELECT max(_loaded_at) FROM bronze.service_requests)"
+            " FROM bronze._loads"
+        ).fetchone()
+    assert (finished - started).total_seconds() >= 1.5
+    assert started <= loaded_at <= finished

@@ -28,7 +28,12 @@ def test_exports_ask_for_utc_ordered_by_the_cursor_from_cursor_minus_lookback(
     fake_portal.advance(days=1)
     run_load(ingest_settings)
 
-    exports = [r for r in fake_portal.requests_seen if r.endpoint == "exports"]
+    # The loads' exports, without the re-reads of days a deletion at the portal left uneven.
+    exports = [
+        r
+        for r in fake_portal.requests_seen
+        if r.endpoint == "exports" and " < date" not in r.params.get("where", "")
+    ]
     assert [r.path.rsplit("/", 1)[1] for r in exports] == ["jsonl", "jsonl"]
     assert all(r.params["timezone"] == "UTC" for r in exports)
     assert all(r.params["order_by"] == "last_modified_timestamp" for r in exports)

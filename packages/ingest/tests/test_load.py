@@ -3,9 +3,12 @@
 import json
 from datetime import timedelta
 
+import duckdb
 import httpx
 from mmds_ingest import run_load
+from mmds_ingest.cli import app
 from mmds_ingest.fake_portal import FakePortal
+from typer.testing import CliRunner
 
 
 def _portal_rows(portal: FakePortal) -> list[dict]:
@@ -68,12 +71,12 @@ def test_incremental_after_time_moves_equals_a_full_reload(fake_portal, ingest_s
     assert incremental.mode == "incremental"
     assert incremental.rows_inserted == moved.added
     assert incremental.rows_updated == moved.closed + moved.edited
+    assert incremental.rows_deleted == moved.deleted  # seen by the reconciliation
     assert incremental.cursor_after > incremental.cursor_before
-    # A full reload now finds bronze already equal to the portal, but for deletions, which
-    # only a full load can see.
+    assert incremental.bronze_count == incremental.portal_total == fake_portal.total_count()
+    # A full reload now finds bronze already equal to the portal.
     full = run_load(ingest_settings, full_refresh=True)
-    assert (full.rows_inserted, full.rows_updated) == (0, 0)
-    assert full.rows_deleted == moved.deleted
+    assert (full.rows_inserted, full.rows_updated, full.rows_deleted) == (0, 0, 0)
     assert full.rows_unchanged == fake_portal.total_count()
 
 
@@ -91,3 +94,22 @@ def test_incremental_reads_only_the_lookback_window(fake_portal, ingest_settings
     )[0][0]
     assert second.rows_received == in_window
     assert second.rows_received < second.portal_total
+
+
+def test_a_warehouse_of_an_earlier_version_gains_the_new_audit_columns(
+    fake_portal, ingest_settings, query
+):
+    run_load(ingest_settings)
+    with duckdb.connect(str(ingest_settings.warehouse_path)) as con:
+        for column in ("bronze_count", "reconciliation"):  # as 0.3.0 made it
+            con.execute(f"ALTER TABLE bronze._loads DROP COLUMN {column}")
+    status = CliRunner().invoke(app, ["status", "--data-dir", str(ingest_settings.data_dir)])
+    assert status.exit_code == 0, status.output
+    assert "reconciled  (not yet)" in status.output
+
+    fake_portal.advance(days=1)
+    result = run_load(ingest_settings)
+
+    assert query(
+        "SELECT bronze_count, reconciliation IS NOT NULL FROM bronze._loads ORDER BY started_at"
+    ) == [(None, False), (result.bronze_count, True)]

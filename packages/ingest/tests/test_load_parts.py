@@ -14,6 +14,7 @@ from mmds_ingest.client import PortalClient
 from mmds_ingest.errors import PortalUnavailableError
 from mmds_ingest.fake_portal import generate_records
 from mmds_ingest.fresh_load import RESTART, insert_into_empty, load_into_empty
+from mmds_ingest.staging import TimeBounds
 
 BRONZE = """SELECT _record_key, * EXCLUDE (_record_key, _load_id, _loaded_at)
 FROM bronze.service_requests ORDER BY _record_key"""
@@ -87,6 +88,7 @@ def test_a_failing_insert_stops_the_download_and_raises(fake_portal, ingest_sett
                 on_progress=None,
                 load_id="l",
                 loaded_at=datetime.now(UTC),
+                bounds=TimeBounds(datetime.now(UTC)),
             )
     finally:
         con.close()
@@ -104,7 +106,11 @@ def test_parts_before_a_restart_are_void(tmp_path):
     bronze.ensure_schema(con)
 
     summary = insert_into_empty(
-        con, [paths[0], RESTART, paths[1]], load_id="l", loaded_at=datetime.now(UTC)
+        con,
+        [paths[0], RESTART, paths[1]],
+        load_id="l",
+        loaded_at=datetime.now(UTC),
+        bounds=TimeBounds(datetime.now(UTC)),
     )
 
     assert summary.rows == 2

@@ -13,7 +13,8 @@ import pytest
 from mmds_ingest import IngestSettings, LoadResult, run_load
 from mmds_ingest.errors import PortalUnavailableError
 from mmds_ingest.fake_portal import FakePortal
-from mmds_ingest.twin_groups import batch_filters, group_filter
+from mmds_ingest.odsql import batch_filters
+from mmds_ingest.twin_groups import group_filter
 
 CURSOR = "2026-11-20T18:00:00+00:00"
 LOOKBACK_DAYS = 3  # the window starts 2026-11-17T18:00Z
@@ -152,8 +153,30 @@ def test_a_twin_deleted_at_the_source_leaves_with_its_reread_group(tmp_path):
     assert result.rows_deleted == 1
 
 
+def test_a_twin_deleted_at_the_source_before_the_window_is_removed_and_renumbered(tmp_path):
+    twins = [_twin(BEFORE_WINDOW[0]), _twin(BEFORE_WINDOW[1], closure_reason="Unknown")]
+
+    result = _incremental_after(tmp_path, [*OTHERS, *twins], [*OTHERS, twins[1]])
+
+    # The export saw neither twin; the counts per day did. The survivor becomes occurrence 1.
+    assert (result.rows_inserted, result.rows_updated, result.rows_deleted) == (0, 1, 1)
+    assert "deleted 1 and inserted 0" in result.reconciliation
+
+
+def test_a_new_record_whose_only_twin_lies_before_the_window_keeps_both(tmp_path):
+    older = _twin(BEFORE_WINDOW[0])
+    newcomer = _twin(EDITED_AT, status="Open", closure_reason="N/A", service_request_close_date="")
+
+    result = _incremental_after(tmp_path, [*OTHERS, older], [*OTHERS, older, newcomer])
+
+    # The merge alone takes the newcomer for an update of its twin; the counts per day show
+    # the older one missing, and it comes back.
+    assert (result.rows_inserted, result.rows_deleted) == (1, 0)
+    assert "re-read" in result.reconciliation
+
+
 def test_many_groups_are_reread_in_batches_and_only_their_rows_are_kept(tmp_path, monkeypatch):
-    monkeypatch.setattr("mmds_ingest.twin_groups.MAX_WHERE_CHARS", 300)
+    monkeypatch.setattr("mmds_ingest.odsql.MAX_WHERE_CHARS", 300)
     addresses = ["12 O'HARA ST", '7 "THE MEWS" LANE', "", '1 O\'NEIL "B" RD']
     first, final = list(OTHERS), list(OTHERS)
     for address in addresses:

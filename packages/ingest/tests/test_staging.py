@@ -9,7 +9,10 @@ from mmds_ingest import bronze
 from mmds_ingest.errors import PayloadError
 from mmds_ingest.fake_portal import generate_records
 from mmds_ingest.fresh_load import insert_into_empty
-from mmds_ingest.staging import stage_export
+from mmds_ingest.staging import TimeBounds, stage_export
+
+BOUNDS = TimeBounds(datetime(2026, 12, 1, tzinfo=UTC))
+"""The generated records' span ends on 2026-11-29: nothing in them is in the future."""
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def test_odd_values_are_kept_flagged_and_nulled(con, tmp_path, changes, issues):
     good, odd = generate_records(2, seed=3)
     odd |= changes
 
-    summary = stage_export(con, _write(tmp_path, [json.dumps(good), json.dumps(odd)]))
+    summary = stage_export(con, _write(tmp_path, [json.dumps(good), json.dumps(odd)]), BOUNDS)
 
     assert (summary.rows, summary.flagged) == (2, 1)
     flagged = con.execute(
@@ -55,12 +58,12 @@ def test_odd_values_are_kept_flagged_and_nulled(con, tmp_path, changes, issues):
 
 def test_clean_records_are_not_flagged(con, tmp_path):
     records = generate_records(200, seed=11)
-    summary = stage_export(con, _write(tmp_path, [json.dumps(r) for r in records]))
+    summary = stage_export(con, _write(tmp_path, [json.dumps(r) for r in records]), BOUNDS)
     assert (summary.rows, summary.flagged) == (200, 0)
 
 
 def test_empty_export_is_zero_rows(con, tmp_path):
-    assert stage_export(con, _write(tmp_path, [])).rows == 0
+    assert stage_export(con, _write(tmp_path, []), BOUNDS).rows == 0
 
 
 @pytest.mark.parametrize(
@@ -74,7 +77,7 @@ def test_empty_export_is_zero_rows(con, tmp_path):
 )
 def test_broken_payload_fails_naming_the_problem(con, tmp_path, lines, says):
     with pytest.raises(PayloadError, match=says):
-        stage_export(con, _write(tmp_path, lines))
+        stage_export(con, _write(tmp_path, lines), BOUNDS)
 
 
 @pytest.mark.parametrize(
@@ -89,7 +92,13 @@ def test_broken_payload_into_an_empty_bronze_fails_and_loads_nothing(con, tmp_pa
     bronze.ensure_schema(con)
     con.execute("BEGIN")
     with pytest.raises(PayloadError, match=says):
-        insert_into_empty(con, [_write(tmp_path, [line])], load_id="l", loaded_at=datetime.now(UTC))
+        insert_into_empty(
+            con,
+            [_write(tmp_path, [line])],
+            load_id="l",
+            loaded_at=datetime.now(UTC),
+            bounds=BOUNDS,
+        )
     con.execute("ROLLBACK")
     assert con.execute("SELECT count(*) FROM bronze.service_requests").fetchone() == (0,)
 
@@ -100,14 +109,14 @@ def test_required_field_absent_from_every_record_fails(con, tmp_path):
         del record["last_modified_timestamp"]
 
     with pytest.raises(PayloadError, match="no record of the export has last_modified_timestamp"):
-        stage_export(con, _write(tmp_path, [json.dumps(record) for record in records]))
+        stage_export(con, _write(tmp_path, [json.dumps(record) for record in records]), BOUNDS)
 
 
 def test_one_record_without_a_required_field_is_flagged(con, tmp_path):
     good, lacking = generate_records(2, seed=5)
     del lacking["status"]
 
-    summary = stage_export(con, _write(tmp_path, [json.dumps(good), json.dumps(lacking)]))
+    summary = stage_export(con, _write(tmp_path, [json.dumps(good), json.dumps(lacking)]), BOUNDS)
 
     assert (summary.rows, summary.flagged) == (2, 1)
     assert con.execute("SELECT _quality_issues FROM staged WHERE status IS NULL").fetchall() == [
@@ -118,4 +127,4 @@ def test_one_record_without_a_required_field_is_flagged(con, tmp_path):
 def test_record_may_omit_optional_null_fields(con, tmp_path):
     record = generate_records(1, seed=5)[0]
     record.pop("address")
-    assert stage_export(con, _write(tmp_path, [json.dumps(record)])).flagged == 0
+    assert stage_export(con, _write(tmp_path, [json.dumps(record)]), BOUNDS).flagged == 0

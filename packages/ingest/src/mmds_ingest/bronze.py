@@ -4,7 +4,7 @@ and the cursor state and load audit kept beside the data."""
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -56,8 +56,13 @@ CREATE TABLE IF NOT EXISTS bronze._loads (
     change_token VARCHAR,
     started_at TIMESTAMPTZ NOT NULL,
     finished_at TIMESTAMPTZ NOT NULL,
-    message VARCHAR
+    message VARCHAR,
+    bronze_count BIGINT,
+    reconciliation VARCHAR
 )"""
+
+ADDED_LOAD_COLUMNS = (("bronze_count", "BIGINT"), ("reconciliation", "VARCHAR"))
+"""`_loads` columns added after 0.3.0; a warehouse made by an earlier version gains them."""
 
 STATE_DDL = """
 CREATE TABLE IF NOT EXISTS bronze._state (
@@ -87,6 +92,8 @@ LOAD_COLUMNS: tuple[str, ...] = (
     "started_at",
     "finished_at",
     "message",
+    "bronze_count",
+    "reconciliation",
 )
 
 
@@ -147,11 +154,14 @@ def _holder(error: duckdb.IOException) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the bronze schema and its three tables if they do not exist."""
+    """Create the bronze schema and its three tables if they do not exist, and add the audit
+    columns a warehouse of an earlier version lacks."""
     con.execute("BEGIN")
     con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
     for ddl in (SERVICE_REQUESTS_DDL, LOADS_DDL, STATE_DDL):
         con.execute(ddl)
+    for name, sql_type in ADDED_LOAD_COLUMNS:
+        con.execute(f"ALTER TABLE bronze._loads ADD COLUMN IF NOT EXISTS {name} {sql_type}")
     con.execute("COMMIT")
 
 
@@ -162,6 +172,16 @@ def bronze_exists(con: duckdb.DuckDBPyConnection) -> bool:
         "WHERE table_schema = 'bronze' AND table_name = '_state'"
     ).fetchone()
     return bool(row and row[0])
+
+
+def load_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The columns `bronze._loads` has (a warehouse of an earlier version has fewer until its
+    next load)."""
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'bronze' AND table_name = '_loads'"
+    ).fetchall()
+    return {name for (name,) in rows}
 
 
 def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
@@ -182,6 +202,15 @@ def write_state(con: duckdb.DuckDBPyConnection, state: State, updated_at: dateti
         "INSERT INTO bronze._state VALUES (?, ?, ?, ?)",
         [state.cursor, state.change_token, state.load_id, updated_at],
     )
+
+
+def mark_finished(con: duckdb.DuckDBPyConnection, load_id: str) -> datetime:
+    """Set the `finished_at` of a committed load to now (after its commit) and return it."""
+    finished_at = datetime.now(UTC)
+    con.execute(
+        "UPDATE bronze._loads SET finished_at = ? WHERE load_id = ?", [finished_at, load_id]
+    )
+    return finished_at
 
 
 def record_load(con: duckdb.DuckDBPyConnection, values: dict[str, object]) -> None:

@@ -73,6 +73,8 @@ def load(
         f"flagged {result.rows_flagged:,}  deleted {result.rows_deleted:,}\n"
         f"  cursor {result.cursor_before} -> {result.cursor_after}\n"
         f"  portal total {result.portal_total if result.portal_total is not None else '-'}"
+        f"  bronze {result.bronze_count if result.bronze_count is not None else '-'}"
+        + (f"\n  reconciliation: {result.reconciliation}" if result.reconciliation else "")
         + (f"\n  note: {result.message}" if result.message else ""),
         highlight=False,
     )
@@ -103,6 +105,14 @@ def status(data_dir: DataDir = None) -> None:
             "SELECT count(*), count(_quality_issues) FROM bronze.service_requests"
         ).fetchone()
         loads = con.execute("SELECT count(*) FROM bronze._loads").fetchone()[0]
+        reconciled = (
+            con.execute(
+                "SELECT reconciliation FROM bronze._loads WHERE reconciliation IS NOT NULL "
+                "ORDER BY started_at DESC LIMIT 1"
+            ).fetchone()
+            if "reconciliation" in bronze.load_columns(con)  # a warehouse of 0.3.0 lacks it
+            else None
+        )
     finally:
         con.close()
     out.print(f"warehouse   {settings.warehouse_path}")
@@ -110,6 +120,7 @@ def status(data_dir: DataDir = None) -> None:
     out.print(f"last load   {state.load_id or '(none)'}")
     out.print(f"rows        {rows:,} ({flagged:,} flagged)")
     out.print(f"loads       {loads:,}")
+    out.print(f"reconciled  {reconciled[0] if reconciled else '(not yet)'}", highlight=False)
     _print_loads(settings, limit=5)
 
 

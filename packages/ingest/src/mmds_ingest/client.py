@@ -4,6 +4,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -33,6 +35,14 @@ class ExportFile:
     path: Path | None
     bytes: int
     rows: int
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The dataset's metadata (`fields[]`, `metas.default`) and when the portal served it."""
+
+    body: dict[str, Any]
+    served_at: datetime | None  # the response's `Date` header; None when absent or unreadable
 
 
 class PortalClient:
@@ -68,9 +78,42 @@ class PortalClient:
         """Close the connection pool."""
         self._http.close()
 
-    def metadata(self) -> dict[str, Any]:
-        """The dataset's metadata: `fields[]` and `metas.default`."""
-        return self._retry("reading the dataset metadata", lambda: self._get_json(""))
+    def metadata(self) -> Metadata:
+        """The dataset's metadata (`fields[]` and `metas.default`) with the response's `Date`."""
+
+        def read() -> Metadata:
+            body, response = self._get_json_response("")
+            if not isinstance(body, dict):
+                raise PayloadError(f"the dataset metadata is not a JSON object: {str(body)[:200]}")
+            return Metadata(body, _http_date(response.headers.get("date")))
+
+        return self._retry("reading the dataset metadata", read)
+
+    def count_by_day(self, field: str) -> dict[date, int]:
+        """How many records hold each UTC calendar day of the datetime `field`.
+
+        One aggregation on the exports endpoint (`select=count(*) as n` and `group_by=
+        date_format(<field>, 'yyyy-MM-dd') as day`, no row cap); records whose `field` is null
+        are left out (the portal may or may not give them a group of their own).
+        """
+        params = {
+            "select": "count(*) as n",
+            "group_by": f"date_format({field}, 'yyyy-MM-dd') as day",
+            "timezone": "UTC",
+        }
+        body = self._retry(
+            "counting records per day", lambda: self._get_json("/exports/json", params)
+        )
+        if not isinstance(body, list):
+            raise PayloadError(
+                f"the portal's counts per day are not a JSON array: {str(body)[:200]}"
+            )
+        counts: dict[date, int] = {}
+        for group in body:
+            day, number = _day_group(group)
+            if day is not None:
+                counts[day] = number
+        return counts
 
     def count(self, where: str | None = None) -> int:
         """`total_count` of the records matching `where` (all records when None)."""
@@ -143,11 +186,16 @@ class PortalClient:
             ) from None
 
     def _get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._get_json_response(path, params)[0]
+
+    def _get_json_response(
+        self, path: str, params: dict[str, Any] | None = None
+    ) -> tuple[Any, httpx.Response]:
         url = self.dataset_url + path
         response = self._http.get(url, params=params)
         self._raise_for_status(response, url)
         try:
-            return response.json()
+            return response.json(), response
         except ValueError:
             raise PayloadError(
                 self._mask(f"{url} did not return JSON ({_snippet(response.text)})")
@@ -209,6 +257,31 @@ class PortalClient:
 
     def _mask(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret else text
+
+
+def _day_group(group: object) -> tuple[date | None, int]:
+    """(day, count) of one group of `count_by_day`; day None for the group of nulls."""
+    if isinstance(group, dict) and isinstance(group.get("n"), int):
+        day = group.get("day")
+        if day is None:
+            return None, group["n"]
+        if isinstance(day, str):
+            try:
+                return date.fromisoformat(day), group["n"]
+            except ValueError:
+                pass
+    raise PayloadError(f"the portal's counts per day hold an unexpected group: {str(group)[:200]}")
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP `Date` header as an aware instant, or None."""
+    if not value:
+        return None
+    try:
+        instant = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return instant.astimezone(UTC) if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 def _reject_non_jsonl(first_chunk: bytes, response: httpx.Response, url: str) -> None:

@@ -22,7 +22,8 @@ class SchemaDriftError(IngestError):
 
 
 class ReconciliationError(IngestError):
-    """The rows loaded do not add up to what the portal counted at the start of the export."""
+    """Bronze and the portal could not be brought to agree: the rows received do not add up to
+    what the portal counted, or the portal kept changing while bronze was being repaired."""
 
 
 class WarehouseLockedError(IngestError):

@@ -21,7 +21,13 @@ from mmds_ingest.client import PortalClient, ProgressCallback
 from mmds_ingest.export_sink import PartSink
 from mmds_ingest.identity import OCCURRENCE_ORDER, key_identity_sql, record_key_sql
 from mmds_ingest.merge import PAYLOAD_COLUMNS
-from mmds_ingest.staging import StageSummary, export_rows_sql, payload_errors, summarise
+from mmds_ingest.staging import (
+    StageSummary,
+    TimeBounds,
+    export_rows_sql,
+    payload_errors,
+    summarise,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,7 @@ def load_into_empty(
     on_progress: ProgressCallback | None,
     load_id: str,
     loaded_at: datetime,
+    bounds: TimeBounds,
 ) -> StageSummary:
     """Download the export into parts under `directory` and insert each into the empty bronze
     as it completes (inside the caller's transaction); number the twins and summarise.
@@ -81,7 +88,9 @@ def load_into_empty(
     downloader = threading.Thread(target=download, name="export-download", daemon=True)
     downloader.start()
     try:
-        return insert_into_empty(con, received(), load_id=load_id, loaded_at=loaded_at)
+        return insert_into_empty(
+            con, received(), load_id=load_id, loaded_at=loaded_at, bounds=bounds
+        )
     except BaseException:
         loading_failed.set()  # the download stops at its next piece
         raise
@@ -95,6 +104,7 @@ def insert_into_empty(
     *,
     load_id: str,
     loaded_at: datetime,
+    bounds: TimeBounds,
 ) -> StageSummary:
     """Insert each part file of an export into the empty bronze (inside the caller's
     transaction) and delete it; `RESTART` among the parts voids the rows inserted before it.
@@ -108,7 +118,7 @@ def insert_into_empty(
             log.info("the export download restarted; the parts loaded so far are void")
             con.execute(f"DELETE FROM {BRONZE_TABLE}")  # noqa: S608 -- a constant
             continue
-        _insert_part(con, part, load_id=load_id, loaded_at=loaded_at)
+        _insert_part(con, part, load_id=load_id, loaded_at=loaded_at, bounds=bounds)
         part.unlink()
     con.execute("RESET preserve_insertion_order")
     _number_twins(con)
@@ -116,16 +126,21 @@ def insert_into_empty(
 
 
 def _insert_part(
-    con: duckdb.DuckDBPyConnection, path: Path, *, load_id: str, loaded_at: datetime
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    load_id: str,
+    loaded_at: datetime,
+    bounds: TimeBounds,
 ) -> None:
-    query, params = export_rows_sql(path)
+    query, params = export_rows_sql(path, bounds)
     columns = ", ".join(PAYLOAD_COLUMNS)
     with payload_errors():
         con.execute(
             f"""INSERT INTO {BRONZE_TABLE} ({columns}, _record_key, _load_id, _loaded_at)
             SELECT {columns}, {record_key_sql("_identity", "1")}, $load_id, $loaded_at
             FROM ({query})""",  # noqa: S608 -- built from constants; values are bound
-            (params or {}) | {"load_id": load_id, "loaded_at": loaded_at},
+            params | {"load_id": load_id, "loaded_at": loaded_at},
         )
 
 

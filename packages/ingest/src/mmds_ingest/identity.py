@@ -7,33 +7,12 @@ every identity field are told apart by an occurrence number (`<identity hash>-<n
 them are kept.
 """
 
-IDENTITY_FIELDS: tuple[str, ...] = (
-    "department",
-    "service_request_type",
-    "service_request_open_timestamp",
-    "address",
-    "local_area",
-    "channel",
-    "latitude",
-    "longitude",
-)
+from mmds_ingest.datasets import SERVICE_REQUESTS
+
+IDENTITY_FIELDS: tuple[str, ...] = SERVICE_REQUESTS.identity_fields
 """Fields that do not change over a request's life."""
 
-CONTENT_FIELDS: tuple[str, ...] = (
-    "department",
-    "service_request_type",
-    "status",
-    "closure_reason",
-    "service_request_open_timestamp",
-    "service_request_close_date",
-    "last_modified_timestamp",
-    "address",
-    "local_area",
-    "channel",
-    "latitude",
-    "longitude",
-    "geom",
-)
+CONTENT_FIELDS: tuple[str, ...] = SERVICE_REQUESTS.field_names
 """Every source field, in the portal's order: a change in any of them is a real change."""
 
 KEY_SEPARATOR = "-"

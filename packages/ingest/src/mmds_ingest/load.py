@@ -1,5 +1,5 @@
-"""One load from the portal into bronze: decide the mode, download, stage, merge, and commit
-data, audit row and cursor in one transaction."""
+"""One load from the portal into bronze: decide the mode, download, stage, merge, reconcile
+with the portal, and commit data, audit row and cursor in one transaction."""
 
 import logging
 import shutil
@@ -14,19 +14,22 @@ from pathlib import Path
 import duckdb
 
 from mmds_ingest import bronze
-from mmds_ingest.client import PortalClient, ProgressCallback
+from mmds_ingest.client import Metadata, PortalClient, ProgressCallback
+from mmds_ingest.datasets import SERVICE_REQUESTS
 from mmds_ingest.errors import ReconciliationError
 from mmds_ingest.fresh_load import load_into_empty
 from mmds_ingest.merge import GroupReader, MergeCounts, merge_staged
+from mmds_ingest.odsql import since
 from mmds_ingest.progress import download_progress
-from mmds_ingest.schema import change_token, check_fields
+from mmds_ingest.reconcile import Reconciler
+from mmds_ingest.schema import change_token, check_fields, portal_clock
 from mmds_ingest.settings import IngestSettings
-from mmds_ingest.staging import StageSummary, stage_export
+from mmds_ingest.staging import StageSummary, TimeBounds, lift_future_flags, stage_export
 from mmds_ingest.twin_groups import GroupRereader
 
 log = logging.getLogger(__name__)
 
-CURSOR_FIELD = "last_modified_timestamp"
+CURSOR_FIELD = SERVICE_REQUESTS.cursor_field
 TMP_DIR = "tmp"
 
 
@@ -48,6 +51,8 @@ class LoadResult:
     portal_total: int | None
     seconds: float
     message: str | None = None
+    bronze_count: int | None = None  # rows in bronze after the load
+    reconciliation: str | None = None  # what was compared with the portal, what was repaired
 
     def as_dict(self) -> dict[str, object]:
         """The result as plain values (for logs, Dagster metadata, JSON)."""
@@ -58,7 +63,9 @@ def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult
     """Run one load and return what it did; raise an `IngestError` and change nothing if it fails.
 
     Full when asked or when bronze has no cursor yet, else incremental from the cursor minus
-    the lookback. Skipped (and recorded) when the portal's change token has not moved.
+    the lookback. The download is skipped when the portal's change token has not moved. Every
+    load ends by bringing bronze into agreement with the portal (`reconcile.py`); the load is
+    recorded as skipped only when it changed nothing at all.
     """
     started_clock = time.perf_counter()
     started_at = datetime.now(UTC)
@@ -74,32 +81,43 @@ def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult
         _reset_tmp(tmp_dir)  # leftovers of a killed load; safe, we hold the write lock
         bronze.ensure_schema(con)
         state = bronze.read_state(con)
-        full = full_refresh or state.cursor is None
-        mode = "full" if full else "incremental"
-        log.info("load %s: %s (cursor %s)", load_id, mode, state.cursor)
         with PortalClient(settings) as client:
             metadata = client.metadata()
-            drift = check_fields(metadata)
+            drift = check_fields(metadata.body)
             if drift:
                 log.warning(drift)
-            token = change_token(metadata)
-            audit = {
-                "load_id": load_id,
-                "mode": mode,
-                "source_url": client.dataset_url,
-                "cursor_before": state.cursor,
-                "change_token": token,
-                "started_at": started_at,
-                "message": drift,
-            }
+            bounds = _time_bounds(metadata, settings.clock_skew_minutes)
+            cursor, repair = _trusted_cursor(con, state.cursor, bounds.latest)
+            full = full_refresh or cursor is None
+            log.info("load %s: %s (cursor %s)", load_id, "full" if full else "incremental", cursor)
+            token = change_token(metadata.body)
+            load = _Load(
+                con,
+                client,
+                tmp_dir,
+                bounds,
+                state,
+                cursor,
+                full,
+                started_clock,
+                audit={
+                    "load_id": load_id,
+                    "mode": "full" if full else "incremental",
+                    "source_url": client.dataset_url,
+                    "cursor_before": state.cursor,
+                    "change_token": token,
+                    "started_at": started_at,
+                    "message": _join(drift, repair),
+                },
+            )
             if not full and token is not None and token == state.change_token:
-                return _record_skip(con, audit, state, started_clock)
+                return load.commit(None)
 
-            window_start = None if full else _window_start(state.cursor, settings.lookback_days)
-            where = None if window_start is None else _since(window_start)
+            window_start = None if full else _window_start(cursor, settings.lookback_days)
+            where = None if window_start is None else since(CURSOR_FIELD, window_start)
             portal_total = client.count()
             expected = portal_total if full else client.count(where)
-            audit |= {"window_start": window_start, "portal_total_count": portal_total}
+            load.audit |= {"window_start": window_start, "portal_total_count": portal_total}
             if bronze.is_empty(con):  # the first load: insert parts while the rest downloads
                 with download_progress(expected) as progress:
                     fresh = partial(
@@ -112,8 +130,9 @@ def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult
                         on_progress=progress,
                         load_id=load_id,
                         expected=expected,
+                        bounds=bounds,
                     )
-                    return _commit_export(con, audit, state, full, started_clock, fresh)
+                    return load.commit(fresh)
             with download_progress(expected) as progress:
                 export = client.download_export(
                     tmp_dir / f"{load_id}.jsonl",
@@ -128,77 +147,148 @@ def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult
                 full=full,
                 window_start=window_start,
                 load_id=load_id,
-                reread=GroupRereader(client, tmp_dir),  # a merge may need whole twin groups
+                reread=GroupRereader(client, tmp_dir, bounds),  # a merge may need twin groups
                 expected=expected,
+                bounds=bounds,
             )
-            return _commit_export(con, audit, state, full, started_clock, staged_merge)
+            return load.commit(staged_merge)
     finally:
         con.close()
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def _commit_export(
-    con: duckdb.DuckDBPyConnection,
-    audit: dict[str, object],
-    state: bronze.State,
-    full: bool,
-    started_clock: float,
-    fill: Callable[[datetime], tuple[StageSummary, MergeCounts]],
-) -> LoadResult:
-    """Run `fill(loaded_at)` (bring the export into bronze and check the rows received), then
-    record the load and commit."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        finished_at = datetime.now(UTC)
-        staged, counts = fill(finished_at)
-        batch_max = staged.newest
-        cursor_after = batch_max if full else _latest(state.cursor, batch_max)
-        if full:
-            held = con.execute("SELECT count(*) FROM bronze.service_requests").fetchone()[0]
-            if held != audit["portal_total_count"]:
-                raise ReconciliationError(
-                    f"after the full load bronze holds {held} rows but the portal counted "
-                    f"{audit['portal_total_count']}; nothing was committed: run the load again"
-                )
-        audit |= {
-            "status": "succeeded",
-            "window_end": batch_max,
-            "rows_received": staged.rows,
-            "rows_inserted": counts.inserted,
-            "rows_updated": counts.updated,
-            "rows_unchanged": counts.unchanged,
-            "rows_flagged": staged.flagged,
-            "rows_deleted": counts.deleted,
-            "cursor_after": cursor_after,
-            "finished_at": finished_at,
-            "message": _join(audit.get("message"), _reread_note(counts)),
-        }
-        bronze.record_load(con, audit)
-        bronze.write_state(
-            con,
-            bronze.State(cursor_after, audit["change_token"], str(audit["load_id"])),
-            finished_at,
-        )
-        phase = time.perf_counter()
-        con.execute("COMMIT")
-        log.info("committed in %.1fs", _since_clock(phase))
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    result = _result(audit, started_clock)
-    log.info(
-        "load %s committed: %d received, %d inserted, %d updated, %d unchanged, %d flagged, "
-        "%d deleted in %.1fs",
-        result.load_id,
-        result.rows_received,
-        result.rows_inserted,
-        result.rows_updated,
-        result.rows_unchanged,
-        result.rows_flagged,
-        result.rows_deleted,
-        result.seconds,
+def _time_bounds(metadata: Metadata, skew_minutes: float) -> TimeBounds:
+    """The latest instant a record may carry: the portal's clock plus the skew allowance
+    (this machine's clock when the portal gives none)."""
+    clock = portal_clock(metadata)
+    if clock is None:
+        log.warning("the portal gave no clock (metadata dates, Date header); using this machine's")
+        clock = datetime.now(UTC)
+    return TimeBounds(clock + timedelta(minutes=skew_minutes))
+
+
+def _trusted_cursor(
+    con: duckdb.DuckDBPyConnection, cursor: datetime | None, latest: datetime
+) -> tuple[datetime | None, str | None]:
+    """The cursor, or, when an earlier load moved it past the portal's clock, the newest change
+    in bronze that is not in the future, with a note saying so."""
+    if cursor is None or cursor <= latest:
+        return cursor, None
+    repaired = con.execute(
+        f"SELECT max({CURSOR_FIELD}) FROM bronze.service_requests WHERE {CURSOR_FIELD} <= ?",  # noqa: S608 -- constants
+        [latest],
+    ).fetchone()[0]
+    outcome = (
+        f"repaired to {repaired.isoformat()}, the newest change in bronze not in the future"
+        if repaired is not None
+        else "no change in bronze is older, so this load is full"
     )
-    return result
+    note = (
+        f"the cursor {cursor.isoformat()} lay beyond the portal's clock (latest allowed "
+        f"{latest.isoformat(timespec='seconds')}): {outcome}"
+    )
+    log.warning(note)
+    return repaired, note
+
+
+Fill = Callable[[datetime], tuple[StageSummary, MergeCounts]]
+"""Brings the export into bronze (given the load's instant) and says what it did."""
+
+
+@dataclass
+class _Load:
+    """One load's context, from the metadata to the commit."""
+
+    con: duckdb.DuckDBPyConnection
+    client: PortalClient
+    tmp_dir: Path
+    bounds: TimeBounds
+    state: bronze.State
+    cursor: datetime | None  # the trusted cursor the window starts from
+    full: bool
+    started_clock: float
+    audit: dict[str, object]
+
+    def commit(self, fill: Fill | None) -> LoadResult:
+        """Run `fill` (None: the download is skipped), reconcile bronze with the portal, record
+        the load and commit; roll everything back on any error."""
+        con, audit = self.con, self.audit
+        con.execute("BEGIN TRANSACTION")
+        try:
+            loaded_at = datetime.now(UTC)
+            staged, counts = fill(loaded_at) if fill else (_NOTHING_STAGED, _NOTHING_MERGED)
+            lifted = lift_future_flags(
+                con, self.bounds, load_id=str(audit["load_id"]), loaded_at=loaded_at
+            )
+            reconciled = Reconciler(
+                self.client,
+                self.tmp_dir,
+                self.bounds,
+                load_id=str(audit["load_id"]),
+                loaded_at=loaded_at,
+            )(con)
+            newest = _latest(staged.newest, lifted.newest)
+            cursor_after = newest if self.full else _latest(self.cursor, newest)
+            changed = (
+                fill is not None
+                or bool(lifted.rows)
+                or reconciled.changed
+                or cursor_after != self.state.cursor
+            )
+            notes = [audit.get("message"), _reread_note(counts)]
+            if fill is None:
+                notes.append("change token unchanged; download skipped")
+            audit |= {
+                "status": "succeeded" if changed else "skipped",
+                "window_end": newest,
+                "rows_received": staged.rows,
+                "rows_inserted": counts.inserted + reconciled.inserted,
+                "rows_updated": counts.updated + lifted.rows + reconciled.rekeyed,
+                "rows_unchanged": counts.unchanged,
+                "rows_flagged": staged.flagged,
+                "rows_deleted": counts.deleted + reconciled.deleted,
+                "portal_total_count": reconciled.portal_count,
+                "bronze_count": reconciled.bronze_count,
+                "reconciliation": reconciled.note,
+                "cursor_after": cursor_after,
+                "message": _join(*notes),
+            }
+            audit["finished_at"] = datetime.now(UTC)
+            bronze.record_load(con, audit)
+            if changed:
+                state = bronze.State(cursor_after, audit["change_token"], str(audit["load_id"]))
+                bronze.write_state(con, state, audit["finished_at"])
+            phase = time.perf_counter()
+            con.execute("COMMIT")
+            log.info("committed in %.1fs", _since_clock(phase))
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        # Writing a large load out takes seconds at its commit: the audit row then learns when
+        # the commit returned (a kill or an error here leaves the instant just before it).
+        try:
+            audit["finished_at"] = bronze.mark_finished(con, str(audit["load_id"]))
+        except duckdb.Error as error:
+            log.warning("the load committed, but its finish instant was not updated: %s", error)
+        result = _result(audit, self.started_clock)
+        log.info(
+            "load %s %s: %d received, %d inserted, %d updated, %d unchanged, %d flagged, "
+            "%d deleted in %.1fs",
+            result.load_id,
+            "committed" if changed else "skipped (the portal has not changed)",
+            result.rows_received,
+            result.rows_inserted,
+            result.rows_updated,
+            result.rows_unchanged,
+            result.rows_flagged,
+            result.rows_deleted,
+            result.seconds,
+        )
+        return result
+
+
+_NOTHING_STAGED = StageSummary(rows=0, flagged=0, newest=None)
+_NOTHING_MERGED = MergeCounts(inserted=0, updated=0, unchanged=0, deleted=0)
 
 
 def _reread_note(counts: MergeCounts) -> str | None:
@@ -221,6 +311,7 @@ def _load_fresh(
     on_progress: ProgressCallback,
     load_id: str,
     expected: int,
+    bounds: TimeBounds,
 ) -> tuple[StageSummary, MergeCounts]:
     phase = time.perf_counter()
     staged = load_into_empty(
@@ -233,6 +324,7 @@ def _load_fresh(
         on_progress=on_progress,
         load_id=load_id,
         loaded_at=loaded_at,
+        bounds=bounds,
     )
     log.info("downloaded and loaded %d rows into bronze in %.1fs", staged.rows, _since_clock(phase))
     _reconcile_received(staged.rows, expected)
@@ -249,9 +341,10 @@ def _stage_and_merge(
     load_id: str,
     reread: GroupReader,
     expected: int,
+    bounds: TimeBounds,
 ) -> tuple[StageSummary, MergeCounts]:
     phase = time.perf_counter()
-    staged = stage_export(con, path)
+    staged = stage_export(con, path, bounds)
     log.info("staged %d rows in %.1fs", staged.rows, _since_clock(phase))
     _reconcile_received(staged.rows, expected)
     phase = time.perf_counter()
@@ -279,29 +372,6 @@ def _since_clock(started: float) -> float:
     return time.perf_counter() - started
 
 
-def _record_skip(
-    con: duckdb.DuckDBPyConnection,
-    audit: dict[str, object],
-    state: bronze.State,
-    started_clock: float,
-) -> LoadResult:
-    audit |= {
-        "status": "skipped",
-        "cursor_after": state.cursor,
-        "finished_at": datetime.now(UTC),
-        "message": _join(audit.get("message"), "change token unchanged; download skipped"),
-    }
-    con.execute("BEGIN TRANSACTION")
-    try:
-        bronze.record_load(con, audit)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    log.info("load %s skipped: the portal has not changed since the last load", audit["load_id"])
-    return _result(audit, started_clock)
-
-
 def _result(audit: dict[str, object], started_clock: float) -> LoadResult:
     return LoadResult(
         load_id=str(audit["load_id"]),
@@ -318,18 +388,14 @@ def _result(audit: dict[str, object], started_clock: float) -> LoadResult:
         portal_total=audit.get("portal_total_count"),
         seconds=round(time.perf_counter() - started_clock, 3),
         message=audit.get("message"),
+        bronze_count=audit.get("bronze_count"),
+        reconciliation=audit.get("reconciliation"),
     )
 
 
 def _window_start(cursor: datetime, lookback_days: float) -> datetime:
     start = cursor - timedelta(days=lookback_days)
     return start.replace(microsecond=0)  # earlier, never later: `>=` still covers the cursor
-
-
-def _since(instant: datetime) -> str:
-    """ODSQL filter with an explicit UTC offset (the portal's reading of bare dates is unsure)."""
-    iso = instant.astimezone(UTC).isoformat(timespec="seconds")
-    return f"{CURSOR_FIELD} >= date'{iso}'"
 
 
 def _latest(first: datetime | None, second: datetime | None) -> datetime | None:

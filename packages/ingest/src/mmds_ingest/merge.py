@@ -1,10 +1,12 @@
 """Upsert the staged export into `bronze.service_requests` by identity and content.
 
 Within one identity, incoming rows are matched to the rows bronze already holds: first exact
-copies (same content hash), then the rest in order, which are updates; incoming rows beyond
-that are new occurrences, and (on a full load) bronze rows left unmatched are gone from the
-portal. Rows that agree on every identity field ("twins") are then numbered as a fresh load
-numbers them: occurrences 1, 2, ... in order of `last_modified_timestamp` and content.
+copies (same content hash), then the rest in order, which are updates (so is a copy whose
+quality flags changed, e.g. a record no longer in the future once the portal's clock passed
+it); incoming rows beyond that are new occurrences, and (on a full load) bronze rows left
+unmatched are gone from the portal. Rows that agree on every identity field ("twins") are then
+numbered as a fresh load numbers them: occurrences 1, 2, ... in order of
+`last_modified_timestamp` and content.
 
 An incremental export cannot say which of several twins changed when one of them lies before
 the window: for such groups the whole group is re-read from the portal (`twin_groups`) and
@@ -59,7 +61,8 @@ def _existing_sql(full: bool) -> str:
     return f"""
     CREATE OR REPLACE TEMP TABLE _existing AS
     SELECT _record_key, {identity} AS _identity,
-           {key_occurrence_sql("_record_key")} AS _occurrence, _row_hash, last_modified_timestamp
+           {key_occurrence_sql("_record_key")} AS _occurrence, _row_hash, _quality_issues,
+           last_modified_timestamp
     FROM bronze.service_requests {scope}
     """  # noqa: S608 -- built from constants only
 
@@ -107,12 +110,12 @@ def _plan_sql(full: bool) -> str:
     )
     return f"""
     CREATE OR REPLACE TEMP TABLE _incoming AS
-    SELECT rowid AS _line, _identity, _row_hash, last_modified_timestamp,
+    SELECT rowid AS _line, _identity, _row_hash, _quality_issues, last_modified_timestamp,
            row_number() OVER (PARTITION BY _identity, _row_hash ORDER BY rowid) AS _copy
     FROM {STAGED_TABLE};
 
     CREATE OR REPLACE TEMP TABLE _same AS
-    SELECT i._line, e._record_key
+    SELECT i._line, e._record_key, e._quality_issues AS _old_issues
     FROM _incoming AS i
     JOIN (SELECT *, row_number() OVER (PARTITION BY _identity, _row_hash ORDER BY _occurrence)
                    AS _copy
@@ -135,10 +138,10 @@ def _plan_sql(full: bool) -> str:
 
     -- Each incoming row with the bronze row it replaces (NULL: a new row).
     CREATE OR REPLACE TEMP TABLE _paired AS
-    SELECT s._line, s._record_key AS _old_key, i._row_hash AS _old_hash
+    SELECT s._line, s._record_key AS _old_key, i._row_hash AS _old_hash, s._old_issues
     FROM _same AS s JOIN _incoming AS i USING (_line)
     UNION ALL
-    SELECT i._line, e._record_key, e._row_hash
+    SELECT i._line, e._record_key, e._row_hash, e._quality_issues
     FROM _incoming_left AS i
     LEFT JOIN _existing_left AS e ON i._identity = e._identity AND i._pair = e._pair;
 
@@ -151,10 +154,12 @@ def _plan_sql(full: bool) -> str:
     -- Every row of the identities received, as bronze will hold them: the incoming rows and
     -- the bronze rows left in place.
     CREATE OR REPLACE TEMP TABLE _members AS
-    SELECT i._identity, i.last_modified_timestamp, i._row_hash, i._line, p._old_key, p._old_hash
+    SELECT i._identity, i.last_modified_timestamp, i._row_hash, i._line, p._old_key, p._old_hash,
+           i._quality_issues IS NOT DISTINCT FROM p._old_issues AS _same_flags
     FROM _incoming AS i JOIN _paired AS p USING (_line)
     UNION ALL
-    SELECT e._identity, e.last_modified_timestamp, e._row_hash, NULL, e._record_key, e._row_hash
+    SELECT e._identity, e.last_modified_timestamp, e._row_hash, NULL, e._record_key, e._row_hash,
+           true
     FROM _existing_left AS e
     ANTI JOIN _paired AS p ON p._old_key = e._record_key
     ANTI JOIN _gone AS g ON g._record_key = e._record_key;
@@ -173,7 +178,8 @@ def _plan_sql(full: bool) -> str:
     SELECT _line, _old_key, _new_key,
            CASE WHEN _line IS NULL THEN 'rekeyed'
                 WHEN _old_key IS NULL THEN 'inserted'
-                WHEN _old_key = _new_key AND _old_hash = _row_hash THEN 'unchanged'
+                WHEN _old_key = _new_key AND _old_hash = _row_hash AND _same_flags
+                    THEN 'unchanged'
                 ELSE 'updated' END AS action
     FROM numbered
     WHERE _line IS NOT NULL OR _old_key <> _new_key;
@@ -222,14 +228,14 @@ def merge_staged(
     if not full and (reread is None or window_start is None):
         raise ValueError("an incremental merge needs its window start and a group reader")
     params = {"window_start": window_start, "load_id": load_id, "loaded_at": loaded_at}
-    _run(con, _existing_sql(full), params)
+    run_script(con, _existing_sql(full), params)
     fetched = Reread(groups=0, rows=0)
     if not full:
-        _run(con, _ambiguous_sql(), params)
+        run_script(con, _ambiguous_sql(), params)
         if con.execute(f"SELECT count(*) FROM {AMBIGUOUS_TABLE}").fetchone()[0]:  # noqa: S608
             fetched = reread(con, AMBIGUOUS_TABLE)
-            _run(con, _regroup_sql(), params)
-    _run(con, _plan_sql(full) + ";" + _apply_sql(), params)
+            run_script(con, _regroup_sql(), params)
+    run_script(con, _plan_sql(full) + ";" + _apply_sql(), params)
     inserted, updated, unchanged = con.execute(
         """SELECT count(*) FILTER (action = 'inserted'),
                   count(*) FILTER (action IN ('updated', 'rekeyed')),
@@ -246,7 +252,7 @@ def merge_staged(
     )
 
 
-def _run(con: duckdb.DuckDBPyConnection, script: str, params: dict[str, object]) -> None:
+def run_script(con: duckdb.DuckDBPyConnection, script: str, params: dict[str, object]) -> None:
     """Execute each statement of `script`, binding the parameters it names."""
     for statement in (part.strip() for part in script.split(";")):
         if statement:

@@ -1,12 +1,15 @@
-"""What the dataset's metadata says: its fields (compared with the 13 bronze expects) and
-its change token."""
+"""What the dataset's metadata says: its fields (compared with the 13 bronze expects), its
+change token and the portal's clock."""
 
+from datetime import UTC, datetime
 from typing import Any
 
+from mmds_ingest.client import Metadata
+from mmds_ingest.datasets import SERVICE_REQUESTS
 from mmds_ingest.errors import PayloadError, SchemaDriftError
-from mmds_ingest.identity import CONTENT_FIELDS
 
-EXPECTED_FIELDS: tuple[str, ...] = CONTENT_FIELDS
+EXPECTED_FIELDS: tuple[str, ...] = SERVICE_REQUESTS.field_names
+CLOCK_METAS = ("data_processed", "modified")
 
 
 def check_fields(metadata: dict[str, Any]) -> str | None:
@@ -37,11 +40,35 @@ def change_token(metadata: dict[str, Any]) -> str | None:
 
     The three move at different moments, so a load is skipped only when none of them moved.
     """
-    metas = metadata.get("metas")
-    default = metas.get("default") if isinstance(metas, dict) else None
-    if not isinstance(default, dict):
+    default = _default_metas(metadata)
+    if default is None:
         return None
     parts = {key: default.get(key) for key in ("modified", "data_processed", "records_count")}
     if any(value is None for value in parts.values()):
         return None
     return ";".join(f"{key}={value}" for key, value in parts.items())
+
+
+def portal_clock(metadata: Metadata) -> datetime | None:
+    """The portal's own idea of now: the latest of `data_processed`, `modified` and the
+    response's `Date`; None when none of them can be read."""
+    default = _default_metas(metadata.body) or {}
+    instants = [_instant(default.get(key)) for key in CLOCK_METAS] + [metadata.served_at]
+    known = [instant for instant in instants if instant is not None]
+    return max(known) if known else None
+
+
+def _default_metas(metadata: dict[str, Any]) -> dict[str, Any] | None:
+    metas = metadata.get("metas")
+    default = metas.get("default") if isinstance(metas, dict) else None
+    return default if isinstance(default, dict) else None
+
+
+def _instant(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant.astimezone(UTC) if instant.tzinfo else instant.replace(tzinfo=UTC)

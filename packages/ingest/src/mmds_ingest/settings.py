@@ -5,8 +5,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mmds_ingest.datasets import SERVICE_REQUESTS
+
 DEFAULT_PORTAL_URL = "https://opendata.vancouver.ca"
-DATASET_ID = "3-1-1-service-requests"
+DATASET_ID = SERVICE_REQUESTS.id
 WAREHOUSE_FILE = "warehouse.duckdb"
 
 
@@ -24,6 +26,12 @@ class IngestSettings(BaseSettings):
     portal_api_key: SecretStr | None = Field(None, description="Optional Opendatasoft API key.")
     dataset_id: str = DATASET_ID
     lookback_days: float = Field(3.0, ge=0, description="Incremental loads re-read this window.")
+    clock_skew_minutes: float = Field(
+        60.0,
+        ge=0,
+        description="Allowance added to the portal's clock: records stamped later are flagged "
+        "as in the future, and the cursor never moves past it.",
+    )
     connect_timeout_seconds: float = Field(10.0, gt=0)
     read_timeout_seconds: float = Field(60.0, gt=0)
     retry_attempts: int = Field(6, ge=1, description="Attempts per request, the first included.")

@@ -20,21 +20,21 @@ from pathlib import Path
 import duckdb
 
 from mmds_ingest.client import PortalClient
+from mmds_ingest.datasets import SERVICE_REQUESTS
 from mmds_ingest.errors import ReconciliationError
-from mmds_ingest.staging import STAGED_TABLE, export_rows_sql, payload_errors
+from mmds_ingest.odsql import batch_filters, text_literal
+from mmds_ingest.staging import STAGED_TABLE, TimeBounds, export_rows_sql, payload_errors
 
 log = logging.getLogger(__name__)
 
 REREAD_TABLE = "_reread"
 """Temp table the re-read rows land in, with the columns of the staged export."""
 
-MAX_WHERE_CHARS = 3_000
-"""Bound on one batch's `where` text: percent-encoded in the query string it stays far below
-the 8 KB request lines common servers accept (the portal's own limit is not documented)."""
-
-TEXT_IDENTITY_FIELDS = ("department", "service_request_type", "address", "local_area", "channel")
-OPENED_FIELD = "service_request_open_timestamp"
-ORDER_FIELD = "last_modified_timestamp"
+TEXT_IDENTITY_FIELDS = tuple(
+    name for name in SERVICE_REQUESTS.identity_fields if name in SERVICE_REQUESTS.names("text")
+)
+OPENED_FIELD = "service_request_open_timestamp"  # the identity's instant
+ORDER_FIELD = SERVICE_REQUESTS.cursor_field
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def group_filter(record: dict[str, object]) -> str | None:
         value = record.get(name)
         if value is None:
             conditions.append(f"{name} is null")
-        elif isinstance(value, str) and (literal := _text_literal(value)) is not None:
+        elif isinstance(value, str) and (literal := text_literal(value)) is not None:
             conditions.append(f"{name} = {literal}")
     opened = record.get(OPENED_FIELD)
     if opened is None:
@@ -63,37 +63,13 @@ def group_filter(record: dict[str, object]) -> str | None:
     return " AND ".join(conditions) or None
 
 
-def batch_filters(
-    filters: dict[str, str | None], max_chars: int | None = None
-) -> list[tuple[str | None, list[str]]]:
-    """Group identities into requests: (`where` OR-ing their filters, identities), each `where`
-    at most `max_chars` (default `MAX_WHERE_CHARS`) long unless one filter alone is longer.
-    A None filter matches everything, so it takes every identity into one unfiltered request."""
-    max_chars = max_chars or MAX_WHERE_CHARS
-    if any(text is None for text in filters.values()):
-        return [(None, sorted(filters))]
-    by_filter: dict[str, list[str]] = {}
-    for identity, text in sorted(filters.items()):
-        by_filter.setdefault(f"({text})", []).append(identity)
-    batches: list[tuple[list[str], list[str]]] = []
-    length = 0
-    for clause, identities in by_filter.items():
-        if batches and length + len(" OR ") + len(clause) <= max_chars:
-            batches[-1][0].append(clause)
-            batches[-1][1].extend(identities)
-            length += len(" OR ") + len(clause)
-        else:
-            batches.append(([clause], list(identities)))
-            length = len(clause)
-    return [(" OR ".join(clauses), identities) for clauses, identities in batches]
-
-
 class GroupRereader:
     """Fetches whole identity groups through `client`, downloading into `work_dir`."""
 
-    def __init__(self, client: PortalClient, work_dir: Path) -> None:
+    def __init__(self, client: PortalClient, work_dir: Path, bounds: TimeBounds) -> None:
         self._client = client
         self._work_dir = work_dir
+        self._bounds = bounds
 
     def __call__(self, con: duckdb.DuckDBPyConnection, identities: str) -> Reread:
         """Fill `REREAD_TABLE` with every portal record of the identities in the table
@@ -131,7 +107,7 @@ class GroupRereader:
             counted = pool.submit(self._client.count, where)
             self._client.download_export(path, where=where, order_by=ORDER_FIELD)
             expected = counted.result()
-        query, params = export_rows_sql(path)
+        query, params = export_rows_sql(path, self._bounds)
         with payload_errors():
             con.execute(f"CREATE OR REPLACE TEMP TABLE _reread_batch AS {query}", params)
         path.unlink()
@@ -155,18 +131,6 @@ class GroupRereader:
 def _as_record(raw: str) -> dict[str, object]:
     value = json.loads(raw)
     return value if isinstance(value, dict) else {}
-
-
-def _text_literal(value: str) -> str | None:
-    """A quoted ODSQL literal needing no escape, or None (ODSQL's escaping is not documented:
-    such a field is left out of the filter)."""
-    if "\\" in value:
-        return None
-    if '"' not in value:
-        return f'"{value}"'
-    if "'" not in value:
-        return f"'{value}'"
-    return None
 
 
 def _is_instant(text: str) -> bool:

@@ -75,6 +75,15 @@ def fake_portal(
     parquet_style: Annotated[
         str, typer.Option(help="Parquet export typing: 'parquet' (native) or 'parquet_text'.")
     ] = "parquet",
+    hostile: Annotated[
+        bool,
+        typer.Option(
+            "--hostile",
+            help="Also serve the hostile mix: future and ancient instants, new domain values, "
+            "a renamed local area, 100 KB text, control characters, exact duplicates, "
+            "spreadsheet formulas, close before open.",
+        ),
+    ] = False,
 ) -> None:
     """Serve a fake of the City's portal; prints its base URL (for MMDS_PORTAL_URL)."""
     try:
@@ -91,6 +100,7 @@ def fake_portal(
             rate_limit_reset=rate_limit_reset,
             host=host,
             port=port,
+            hostile=hostile,
         ).start()
     except (ValueError, OSError) as error:  # bad settings, a bad extract, a port in use
         typer.echo(f"fake portal not started: {error}", err=True)

@@ -1,5 +1,6 @@
 """The fake portal's dataset: requests in a DuckDB file, its metadata, and parameterised reads."""
 
+import json
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from mmds_ingest.fake_portal.aggregate import Aggregation
 from mmds_ingest.fake_portal.generator import SCHEMA, generate_batches
 from mmds_ingest.fake_portal.odsql import Compiled
 from mmds_ingest.fake_portal.schema import BASE_FIELDS, Field, render
@@ -34,6 +36,52 @@ CREATE TABLE records (
     _json_utc VARCHAR  -- the record as exported with every field in UTC, rendered once
 )
 """
+
+
+def _field_value(name: str, value: object) -> object:
+    """One field of a crafted record (as the portal's JSON carries it) as the fake stores it."""
+    if value is None:
+        return None
+    kind = _CSV_TYPES.get(name, "VARCHAR")
+    try:
+        if kind == "TIMESTAMPTZ":
+            instant = datetime.fromisoformat(value)
+            if instant.tzinfo is None:
+                raise ValueError("no offset")
+            return instant.astimezone(UTC)
+        if kind == "DATE":
+            return date.fromisoformat(value)
+        if kind == "DOUBLE":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError
+            return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} is not a value the portal sends for it") from None
+    if not isinstance(value, str):
+        raise ValueError(f"{name}={value!r} is not text")
+    return value
+
+
+def records_batch(records: list[dict]) -> pa.RecordBatch:
+    """Crafted records (the portal's field names and JSON values, `geom` optional and then
+    consistent with latitude and longitude) as a batch of the generator's schema."""
+    columns: dict[str, list] = {name: [] for name in _COLUMNS}
+    for record in records:
+        unknown = set(record) - {*_COLUMNS, "geom"}
+        if unknown:
+            raise ValueError(f"a record has fields the dataset does not: {sorted(unknown)}")
+        for name in _COLUMNS:
+            columns[name].append(_field_value(name, record.get(name)))
+        geom = record.get("geom")
+        latitude, longitude = record.get("latitude"), record.get("longitude")
+        point = None if latitude is None else {"lon": longitude, "lat": latitude}
+        if geom is not None and geom != point:
+            raise ValueError(f"geom {geom!r} must be {{'lon': longitude, 'lat': latitude}}")
+    return pa.RecordBatch.from_pydict(columns, schema=SCHEMA)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _json_record(fields: tuple[Field, ...]) -> str:
@@ -190,6 +238,40 @@ class Dataset:
         limit = -1 if query.limit is None else query.limit
         params = [*query.where.params, None if limit < 0 else limit, query.offset]
         return self.cursor(timezone).sql(sql, params=params)
+
+    def aggregate(
+        self,
+        aggregation: Aggregation,
+        where: Compiled,
+        timezone: str = "UTC",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> duckdb.DuckDBPyRelation:
+        """A lazy relation of one JSON text column (with its newline) per group, in key order."""
+        keys = ", ".join(f'{sql} AS "_g{i}"' for i, (_, sql) in enumerate(aggregation.groups))
+        pairs = [f"{_sql_text(label)}, _g{i}" for i, (label, _) in enumerate(aggregation.groups)]
+        pairs += [f"{_sql_text(label)}, _n" for label in aggregation.counts]
+        sql = (
+            f"SELECT json_object({', '.join(pairs)})::VARCHAR || chr(10) AS record FROM ("  # noqa: S608 (compiled, parameterised)
+            f"SELECT {keys}, count(*) AS _n FROM records WHERE {where.sql} "
+            "GROUP BY ALL ORDER BY ALL LIMIT ? OFFSET ?)"
+        )
+        params = [*where.params, limit, offset]
+        return self.cursor(timezone).sql(sql, params=params)
+
+    def delete_random(self, count: int, rng: np.random.Generator) -> list[dict]:
+        """Delete `count` records drawn by `rng` (inside `changes()`); return them as served."""
+        self.render_pending()
+        everyone = self.column("SELECT _seq FROM records ORDER BY _seq")
+        chosen = sorted(int(seq) for seq in rng.choice(everyone, min(count, everyone.size), False))
+        table = pa.table({"_seq": pa.array(chosen, pa.int64())})
+        self.register("doomed", table)
+        rendered = self._con.execute(
+            "SELECT _json_utc FROM records WHERE _seq IN (SELECT _seq FROM doomed) ORDER BY _seq"
+        ).fetchall()
+        self.write("DELETE FROM records WHERE _seq IN (SELECT _seq FROM doomed)")
+        self.unregister("doomed")
+        return [json.loads(text) for (text,) in rendered]
 
     def write(self, sql: str, params: list | None = None) -> None:
         """Run a change (inside `changes()`)."""

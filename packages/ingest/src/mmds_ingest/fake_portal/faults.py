@@ -21,9 +21,11 @@ class FaultKind(StrEnum):
     SLOW_FIRST_BYTE = "slow_first_byte"  # nothing is sent for a while
     HTML_ERROR_PAGE = "html_error_page"  # an HTML error page with status 200
     SCHEMA_CHANGE = "schema_change"  # a field added, removed or renamed
+    CHURN = "churn"  # the dataset changes just before the answer: records are deleted
 
 
-ENDPOINTS = ("any", "metadata", "records", "exports")
+ENDPOINTS = ("any", "metadata", "records", "exports", "aggregates")
+"""`aggregates`: a records or exports request with `group_by` (it is not `records`/`exports`)."""
 
 # Options each fault accepts, with their defaults (the types of the defaults are enforced).
 OPTIONS: dict[FaultKind, dict[str, Any]] = {
@@ -34,9 +36,15 @@ OPTIONS: dict[FaultKind, dict[str, Any]] = {
     FaultKind.SLOW_FIRST_BYTE: {"seconds": 2.0},
     FaultKind.HTML_ERROR_PAGE: {},
     FaultKind.SCHEMA_CHANGE: {"change": "renamed", "field": "channel", "to": "request_channel"},
+    FaultKind.CHURN: {"records": 1},
 }
-# Body faults only make sense where bodies are long: they default to exports.
-_DEFAULT_ENDPOINT = {FaultKind.DROP_CONNECTION: "exports", FaultKind.TRUNCATED_BODY: "exports"}
+# Body faults only make sense where bodies are long: they default to exports. Churn before
+# aggregations is a portal changing while a client compares its counts.
+_DEFAULT_ENDPOINT = {
+    FaultKind.DROP_CONNECTION: "exports",
+    FaultKind.TRUNCATED_BODY: "exports",
+    FaultKind.CHURN: "aggregates",
+}
 _UNSET: Any = object()
 
 

@@ -23,7 +23,7 @@ _TOKEN = re.compile(
     | (?P<number>-?\d+(?:\.\d+)?(?!\w))
     | (?P<range>\.\.)
     | (?P<op><=|>=|!=|<>|=|<|>)
-    | (?P<punct>[()\[\],])
+    | (?P<punct>[()\[\],*])
     | (?P<word>`[^`]+`|[A-Za-z_][A-Za-z0-9_]*)
     """,
     re.VERBOSE | re.IGNORECASE,

@@ -4,20 +4,23 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from mmds_ingest.fake_portal.changes import AdvanceSummary, advance
-from mmds_ingest.fake_portal.dataset import Dataset
+from mmds_ingest.fake_portal.dataset import Dataset, records_batch
 from mmds_ingest.fake_portal.faults import Fault
 from mmds_ingest.fake_portal.generator import DEFAULT_END, DEFAULT_START, span_days
+from mmds_ingest.fake_portal.hostile import hostile_records
 from mmds_ingest.fake_portal.quota import RESET_STYLES
 from mmds_ingest.fake_portal.schema import DATASET_ID
 from mmds_ingest.fake_portal.server import API_PREFIX, PortalState, SeenRequest, make_server
 
 PARQUET_STYLES = ("parquet", "parquet_text")
+PUBLISH_STEP = timedelta(seconds=1)
+"""How far a publication of crafted records or deletions moves the dataset's clock."""
 
 
 class FakePortal:
@@ -42,6 +45,7 @@ class FakePortal:
         host: str = "127.0.0.1",
         port: int = 0,
         dataset_id: str = DATASET_ID,
+        hostile: bool = False,
     ) -> None:
         if parquet_style not in PARQUET_STYLES:
             raise ValueError(
@@ -61,6 +65,7 @@ class FakePortal:
             "start": start,
             "end": end,
             "from_csv": from_csv,
+            "hostile": hostile,
         }
         self._quotas, self._parquet_style = (quota, api_key_quota), parquet_style
         self._host, self._port, self.dataset_id = host, port, dataset_id
@@ -71,6 +76,7 @@ class FakePortal:
         self._server = None
         self._thread: threading.Thread | None = None
         self._advances = 0
+        self._deletions = 0
         self._rows_per_day = 1.0
 
     # --- life cycle ----------------------------------------------------------------------
@@ -89,6 +95,9 @@ class FakePortal:
             else:
                 dataset.append_generated(options["rows"], options["seed"], options["start"], end)
             self._rows_per_day = max(dataset.count_all(), 1) / span_days(options["start"], end)
+            if options["hostile"]:
+                mix = hostile_records(dataset.now, datetime.now(UTC), options["seed"])
+                dataset.append([records_batch([r for records in mix.values() for r in records])])
             self._state = PortalState(
                 dataset,
                 self.dataset_id,
@@ -97,6 +106,8 @@ class FakePortal:
                 self._advance_dict,
                 seed=options["seed"],
                 reset_style=self._reset_style,
+                add=self.add_records,
+                delete=self.delete_records,
             )
             for fault in self._initial_faults:
                 self._state.faults.add(fault)
@@ -166,6 +177,33 @@ class FakePortal:
         self._advances += 1
         rng = np.random.default_rng([self._options["seed"], 1_000_003, self._advances])
         return advance(state.dataset, days, rng, self._rows_per_day)
+
+    def add_records(self, records: Iterable[dict]) -> int:
+        """Publish crafted records as the portal would, and return how many were added.
+
+        Records carry the portal's field names and JSON values (instants with an offset, the
+        close date as `YYYY-MM-DD`, `geom` optional); a value the portal could not send raises
+        ValueError and adds nothing. They arrive in one transaction, and the metadata moves:
+        `records_count`, and `modified`, `data_processed` and the dataset's clock by a second.
+        """
+        state = self._running()
+        batch = records_batch(list(records))
+        added = state.dataset.append([batch])
+        state.dataset.touch(state.dataset.now + PUBLISH_STEP)
+        return added
+
+    def delete_records(self, count: int) -> list[dict]:
+        """Delete `count` records (drawn from the portal's seed) as the City now and then does,
+        and return them as the portal served them; the metadata moves as in `add_records`."""
+        if count < 0:
+            raise ValueError(f"count must be zero or more, got {count}")
+        state = self._running()
+        self._deletions += 1
+        rng = np.random.default_rng([self._options["seed"], 2_000_003, self._deletions])
+        with state.dataset.changes():
+            deleted = state.dataset.delete_random(count, rng)
+        state.dataset.touch(state.dataset.now + PUBLISH_STEP)
+        return deleted
 
     def _advance_dict(self, days: float) -> dict:
         return self.advance(days).as_dict()

@@ -3,7 +3,9 @@
 import re
 from dataclasses import dataclass, replace
 
-DATASET_ID = "3-1-1-service-requests"
+from mmds_ingest.datasets import SERVICE_REQUESTS
+
+DATASET_ID = SERVICE_REQUESTS.id
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -17,32 +19,10 @@ class Field:
     column: str | None  # None for a field a schema change added (served as a constant)
 
 
-BASE_FIELDS: tuple[Field, ...] = (
-    Field("department", "Department", "text", "department"),
-    Field("service_request_type", "Service request type", "text", "service_request_type"),
-    Field("status", "Status", "text", "status"),
-    Field("closure_reason", "Closure reason", "text", "closure_reason"),
-    Field(
-        "service_request_open_timestamp",
-        "Service request open timestamp",
-        "datetime",
-        "service_request_open_timestamp",
-    ),
-    Field(
-        "service_request_close_date",
-        "Service request close date",
-        "date",
-        "service_request_close_date",
-    ),
-    Field(
-        "last_modified_timestamp", "Last modified timestamp", "datetime", "last_modified_timestamp"
-    ),
-    Field("address", "Address", "text", "address"),
-    Field("local_area", "Local area", "text", "local_area"),
-    Field("channel", "Channel", "text", "channel"),
-    Field("latitude", "Latitude", "double", "latitude"),
-    Field("longitude", "Longitude", "double", "longitude"),
-    Field("geom", "geom", "geo_point_2d", None),
+BASE_FIELDS: tuple[Field, ...] = tuple(
+    # The geo point is not stored: it is rendered from latitude and longitude.
+    Field(f.name, f.label, f.type, None if f.kind == "geo_point" else f.name)
+    for f in SERVICE_REQUESTS.fields
 )
 ADDED_FIELD_VALUE = "Normal"
 SCHEMA_CHANGES = ("added", "removed", "renamed")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from mmds_ingest.fake_portal import exports
+from mmds_ingest.fake_portal.aggregate import parse_aggregation
 from mmds_ingest.fake_portal.dataset import Dataset, Query
 from mmds_ingest.fake_portal.faults import Fault, FaultKind, FaultPlan
 from mmds_ingest.fake_portal.odsql import ODSQLError, compile_where, parse_order_by, parse_select
@@ -31,6 +32,8 @@ CONTROL_PREFIX = "/__fake__/"
 RECORDS_MAX_LIMIT = 100
 RECORDS_WINDOW = 10_000
 SEEN_REQUESTS_KEPT = 10_000
+MAX_CONTROL_BODY_BYTES = 64 << 20  # crafted records sent to the control route
+AGGREGATE_FORMATS = ("json", "jsonl")
 _API_KEY_IN_QUERY = re.compile(r"(apikey=)[^&\s]*", re.IGNORECASE)
 
 
@@ -42,7 +45,7 @@ class _BodyCut(Exception):
 class SeenRequest:
     """A request the portal answered: which endpoint, its parameters, and the API key sent."""
 
-    endpoint: str  # metadata, records, exports, or other
+    endpoint: str  # metadata, records, exports, aggregates (with group_by), or other
     path: str
     params: dict[str, str]  # the last value of each, without `apikey`
     api_key: str | None
@@ -60,6 +63,8 @@ class PortalState:
         advance: Callable[[float], dict],
         seed: int = 0,
         reset_style: str = "epoch",
+        add: Callable[[list[dict]], int] | None = None,
+        delete: Callable[[int], list[dict]] | None = None,
     ) -> None:
         self.dataset = dataset
         self.dataset_id = dataset_id
@@ -68,6 +73,8 @@ class PortalState:
         )
         self.parquet_style = parquet_style
         self.advance = advance
+        self.add = add
+        self.delete = delete
         self.faults = FaultPlan(seed)
         self.seen: deque[SeenRequest] = deque(maxlen=SEEN_REQUESTS_KEPT)
 
@@ -217,20 +224,23 @@ class PortalHandler(BaseHTTPRequestHandler):
             self._error(404, "NotFound", message, rate_headers)
             return
         if len(parts) == 1:
-            endpoint = "metadata"
+            route = "metadata"
         elif parts[1:] == ["records"]:
-            endpoint = "records"
+            route = "records"
         elif len(parts) == 3 and parts[1] == "exports":
-            endpoint = "exports"
+            route = "exports"
         else:
             self._error(404, "NotFound", f"Unknown endpoint: {path}", rate_headers)
             return
+        endpoint = "aggregates" if route != "metadata" and last(params, "group_by") else route
         visible = {name: values[-1] for name, values in params.items() if name != "apikey"}
         self.state.seen.append(SeenRequest(endpoint, path, visible, api_key))
         if not allowed:
             self._quota_exhausted(rate_headers)
             return
         faults = {fault.kind: fault for fault in self.state.faults.take(endpoint)}
+        if FaultKind.CHURN in faults and self.state.delete is not None:
+            self.state.delete(faults[FaultKind.CHURN].options["records"])
         if FaultKind.SLOW_FIRST_BYTE in faults:
             time.sleep(faults[FaultKind.SLOW_FIRST_BYTE].options["seconds"])
         if self._answered_by_fault(faults, rate_headers):
@@ -238,9 +248,9 @@ class PortalHandler(BaseHTTPRequestHandler):
         cut = faults.get(FaultKind.DROP_CONNECTION) or faults.get(FaultKind.TRUNCATED_BODY)
         fields = self.state.fields(faults.get(FaultKind.SCHEMA_CHANGE))
         try:
-            if endpoint == "metadata":
+            if route == "metadata":
                 self._json(200, self._metadata(fields), rate_headers, cut)
-            elif endpoint == "records":
+            elif route == "records":
                 self._records(fields, params, rate_headers, cut)
             else:
                 self._export(parts[2], fields, params, rate_headers, cut)
@@ -382,6 +392,9 @@ class PortalHandler(BaseHTTPRequestHandler):
                 "delimiter", f"{delimiter!r} was found but one character is expected."
             )
         with_bom = boolean(params, "with_bom", True)
+        if last(params, "group_by"):
+            self._aggregate(fmt, fields, params, headers, cut, limit, offset, timezone)
+            return
         query = self._query(fields, params, None if limit < 0 else limit, offset, timezone)
         dataset = self.state.dataset
         style = {"parquet": self.state.parquet_style, "csv": "csv"}.get(fmt, "json")
@@ -390,6 +403,28 @@ class PortalHandler(BaseHTTPRequestHandler):
         filename = f"{self.state.dataset_id}.{fmt}"
         extra = {**headers, "Content-Disposition": f'attachment; filename="{filename}"'}
         self._send(200, chunks, exports.CONTENT_TYPES[fmt], extra, cut)
+
+    def _aggregate(self, fmt, fields, params, headers, cut, limit, offset, timezone) -> None:
+        """An export of groups (`select=count(*) as n&group_by=...`), in JSON or JSON lines."""
+        if fmt not in AGGREGATE_FORMATS:
+            raise ParameterError(
+                "group_by", f"the fake portal aggregates into json or jsonl only, not {fmt}."
+            )
+        for name in ("refine", "exclude", "order_by"):
+            if last(params, name):
+                raise ParameterError(
+                    name, "this parameter is not supported with group_by by the fake portal."
+                )
+        columns = {f.name: (f.column, f.type) for f in fields if f.column is not None}
+        aggregation = parse_aggregation(
+            last(params, "select", "") or "", last(params, "group_by", "") or "", columns
+        )
+        where = compile_where(last(params, "where", "") or "", columns, ZoneInfo(timezone))
+        relation = self.state.dataset.aggregate(
+            aggregation, where, timezone, None if limit < 0 else limit, offset
+        )
+        chunks = exports.stream(fmt, relation)
+        self._send(200, chunks, exports.CONTENT_TYPES[fmt], headers, cut)
 
     # --- control --------------------------------------------------------------------------
 
@@ -412,6 +447,15 @@ class PortalHandler(BaseHTTPRequestHandler):
             elif action == "faults" and method == "DELETE":
                 state.faults.clear()
                 self._json(200, {"fired": state.faults.fired(), "active": []})
+            elif action == "records" and method == "POST" and state.add is not None:
+                added = state.add(self._records_sent())
+                self._json(200, {"added": added, "total_count": state.dataset.count_all()})
+            elif action == "records" and method == "DELETE" and state.delete is not None:
+                count = int(last(params, "count", "1") or "1")
+                if count < 0:
+                    raise ValueError(f"count must be zero or more, got {count}")
+                deleted = state.delete(count)
+                self._json(200, {"deleted": deleted, "total_count": state.dataset.count_all()})
             elif action == "state" and method == "GET":
                 dataset = state.dataset
                 self._json(
@@ -423,6 +467,27 @@ class PortalHandler(BaseHTTPRequestHandler):
                 )
         except ValueError as error:
             self._error(400, "InvalidControlCall", str(error))
+
+    def _records_sent(self) -> list[dict]:
+        """The JSON array (or JSON lines) of records in the request body."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= MAX_CONTROL_BODY_BYTES:
+            raise ValueError(
+                f"send the records as a JSON array of at most {MAX_CONTROL_BODY_BYTES} bytes"
+            )
+        text = self.rfile.read(length).decode("utf-8")
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError:
+            try:
+                body = [json.loads(line) for line in text.splitlines() if line.strip()]
+            except json.JSONDecodeError as error:
+                raise ValueError(
+                    f"the body is neither a JSON array nor JSON lines: {error}"
+                ) from None
+        if not isinstance(body, list) or not all(isinstance(r, dict) for r in body):
+            raise ValueError("the body must be a JSON array of record objects")
+        return body
 
 
 class PortalServer(ThreadingHTTPServer):
