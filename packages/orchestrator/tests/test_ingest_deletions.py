@@ -1,4 +1,5 @@
-"""Records deleted at the source leave bronze at the next run, not only at the weekly full load."""
+"""Records deleted at the source leave bronze at the next run, not only at the weekly full load:
+the incremental load reconciles bronze with the portal itself."""
 
 from datetime import UTC, datetime
 
@@ -10,7 +11,7 @@ from mmds_orchestrator.defs.ingest.resources import PortalIngestResource
 from mmds_orchestrator.instance import open_instance
 
 
-def test_an_incremental_run_after_deletions_reconciles_bronze_with_a_full_load(data_dir):
+def test_an_incremental_run_after_deletions_removes_them_from_bronze(data_dir):
     with FakePortal(rows=500, seed=1, end=datetime(2026, 6, 30, 12, tzinfo=UTC)) as portal:
         resource = PortalIngestResource(portal_url=portal.url, data_dir=str(data_dir))
         with open_instance(data_dir / "dagster_home") as instance:
@@ -24,5 +25,10 @@ def test_an_incremental_run_after_deletions_reconciles_bronze_with_a_full_load(d
     assert result.success
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from bronze.service_requests").fetchone() == (total,)
-        modes = con.execute("select mode from bronze._loads order by finished_at").fetchall()
-    assert modes == [("full",), ("incremental",), ("full",)]
+        loads = con.execute(
+            "select mode, rows_deleted from bronze._loads order by finished_at"
+        ).fetchall()
+    assert [mode for mode, _ in loads] == ["full", "incremental"]
+    assert loads[-1][1] >= deleted
+    checks = result.get_asset_check_evaluations()
+    assert [check.passed for check in checks] == [True]

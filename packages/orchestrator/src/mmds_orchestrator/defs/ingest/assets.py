@@ -91,12 +91,6 @@ def ingest_portal(
     transient = (errors.PortalUnavailableError, errors.WarehouseLockedError)
     try:
         result = portal.load(full_refresh=config.full_refresh)
-        if result.mode == "incremental" and _source_deleted_records(portal):
-            context.log.info(
-                "Bronze holds more rows than the portal: records were deleted at the source, "
-                "which only a full load can see; running one."
-            )
-            result = portal.load(full_refresh=True)
         metadata = load_metadata(result)  # shown on the asset: no log line repeats it
         if changed_bronze(result):
             yield MaterializeResult(asset_key=BRONZE_REQUESTS, metadata=metadata)
@@ -105,7 +99,7 @@ def ingest_portal(
             yield AssetObservation(
                 asset_key=BRONZE_REQUESTS, metadata={**metadata, "skipped": True}
             )
-        yield reconcile(portal)
+        yield reconciliation(result)
     except transient as error:
         raise Failure(
             description=f"Ingest attempt {context.retry_number + 1} failed (transient): {error}",
@@ -119,24 +113,22 @@ def ingest_portal(
     )
 
 
-def reconcile(portal: PortalIngestResource) -> AssetCheckResult:
-    """Compare bronze's row count with the portal's `total_count`.
+def reconciliation(result: LoadResult) -> AssetCheckResult:
+    """Bronze's row count against the portal's `total_count`, as the load verified them.
 
-    After a full load they must be equal (severity error). After an incremental load the portal
-    may have changed or deleted records in between, so a difference is only a warning.
+    mmds-ingest reconciles inside every load (fetching missing rows, removing deleted ones) and
+    fails the load when it cannot agree, so a committed load always passes; the check makes the
+    agreement visible in Dagster with what the load did to reach it.
     """
-    bronze_rows, last_mode = portal.bronze_state()
-    portal_rows = portal.portal_total_count()
     return AssetCheckResult(
         asset_key=BRONZE_REQUESTS,
         check_name=RECONCILIATION_CHECK,
-        passed=bronze_rows == portal_rows,
-        severity=AssetCheckSeverity.ERROR if last_mode == "full" else AssetCheckSeverity.WARN,
+        passed=result.bronze_count == result.portal_total,
+        severity=AssetCheckSeverity.ERROR,
         metadata={
-            "bronze_rows": bronze_rows,
-            "portal_total_count": portal_rows,
-            "difference": bronze_rows - portal_rows,
-            "last_load_mode": last_mode or "none",
+            "bronze_rows": result.bronze_count,
+            "portal_total_count": result.portal_total,
+            "reconciliation": result.reconciliation or "",
         },
     )
 
@@ -147,13 +139,6 @@ def changed_bronze(result: LoadResult) -> bool:
         return False
     changes = result.rows_inserted + result.rows_updated + result.rows_deleted
     return result.mode == "full" or changes > 0
-
-
-def _source_deleted_records(portal: PortalIngestResource) -> bool:
-    """Whether bronze holds more rows than the portal now counts (an incremental load never
-    deletes: the rows the portal dropped are not in its export)."""
-    bronze_rows, _ = portal.bronze_state()
-    return bronze_rows > portal.portal_total_count()
 
 
 def load_metadata(result: LoadResult) -> dict[str, Any]:

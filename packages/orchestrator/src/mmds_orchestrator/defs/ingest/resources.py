@@ -2,10 +2,8 @@
 
 import os
 
-import duckdb
 from dagster import ConfigurableResource, Definitions, EnvVar, definitions
 from mmds_ingest import IngestSettings, LoadResult, run_load
-from mmds_ingest.client import PortalClient
 from mmds_ingest.settings import DEFAULT_PORTAL_URL
 from pydantic import Field
 
@@ -13,7 +11,7 @@ from mmds_orchestrator.settings import PipelineSettings
 
 
 class PortalIngestResource(ConfigurableResource):
-    """Loads the portal into bronze through `mmds_ingest.run_load` and counts both sides.
+    """Loads the portal into bronze through `mmds_ingest.run_load`.
 
     Every other ingest setting (timeouts, retries, lookback) comes from `MMDS_*` variables, read
     by `mmds_ingest.settings.IngestSettings` when a step runs.
@@ -34,22 +32,6 @@ class PortalIngestResource(ConfigurableResource):
     def load(self, full_refresh: bool) -> LoadResult:
         """Run one load (one transaction) and return the library's `LoadResult`."""
         return run_load(self.ingest_settings(), full_refresh=full_refresh)
-
-    def portal_total_count(self) -> int:
-        """How many records the portal holds right now (`total_count`)."""
-        with PortalClient(self.ingest_settings()) as client:
-            return client.count()
-
-    def bronze_state(self) -> tuple[int, str | None]:
-        """Rows in `bronze.service_requests` and the mode of the newest committed load."""
-        warehouse = self.ingest_settings().warehouse_path
-        with duckdb.connect(str(warehouse), read_only=True) as connection:
-            rows = connection.execute("select count(*) from bronze.service_requests").fetchone()
-            mode = connection.execute(
-                "select mode from bronze._loads where status <> 'skipped' "
-                "order by finished_at desc limit 1"
-            ).fetchone()
-        return (rows[0] if rows else 0), (mode[0] if mode else None)
 
 
 def portal_resource(settings: PipelineSettings) -> PortalIngestResource:
