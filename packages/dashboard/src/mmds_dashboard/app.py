@@ -44,6 +44,7 @@ navigation = st.navigation(
         st.Page(VIEWS / "neighbourhoods.py", title="Neighbourhoods", icon=":material/map:"),
         st.Page(VIEWS / "request_types.py", title="Request types", icon=":material/category:"),
         st.Page(VIEWS / "data_health.py", title="Data health", icon=":material/monitor_heart:"),
+        st.Page(VIEWS / "about.py", title="About", icon=":material/info:"),
     ]
 )
 path = serving_file_path()

@@ -14,6 +14,7 @@ from mmds_dashboard.filters import (
     filters_from_query_params,
     filters_to_query_params,
 )
+from mmds_dashboard.formatting import PACIFIC_NAME
 
 DATES_KEY = "filter_dates"
 LIST_KEYS = {name: f"filter_{name}" for name in URL_KEYS}
@@ -40,7 +41,8 @@ def _apply(filters: Filters) -> None:
         st.session_state[key] = list(getattr(filters, name))
 
 
-def _reset(options: FilterOptions) -> None:
+def reset_filters(options: FilterOptions) -> None:
+    """Back to the default filters (a widget callback: applies on the rerun it triggers)."""
     _apply(default_filters(options))
 
 
@@ -67,7 +69,7 @@ def sidebar_filters(options: FilterOptions) -> Filters:
         for note in notes:
             st.warning(note)
         st.date_input(
-            "Date range (local)",
+            f"Dates ({PACIFIC_NAME})",
             key=DATES_KEY,
             min_value=options.first_date,
             max_value=options.last_date,
@@ -75,7 +77,7 @@ def sidebar_filters(options: FilterOptions) -> Filters:
         )
         for name, key in LIST_KEYS.items():
             st.multiselect(_LABELS[name], getattr(options, name), key=key, placeholder="All")
-        st.button("Reset filters", on_click=_reset, args=(options,))
+        st.button("Reset filters", on_click=reset_filters, args=(options,))
     filters = current_filters(options)
     st.query_params.from_dict(filters_to_query_params(filters))
     return filters
