@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -103,11 +104,12 @@ def test_hostile_values_reach_sql_only_as_parameters(serving_file, sql) -> None:
         channels=tuple(HOSTILE),
     )
     with read_only_connection(serving_file) as con:
-        overview = queries.load_overview(con, hostile)
-        types = queries.load_request_types(con, hostile)
-        areas = queries.load_neighbourhoods(con, hostile)
-    assert overview.kpis["opened"] == 0
-    assert types.types.empty and areas.cells.empty
+        overview = queries.load_overview(con, hostile, None)
+        types = queries.load_request_types(con, hostile, None)
+        areas = queries.load_neighbourhoods(con, hostile, None)
+        fact_only = queries.load_overview(con, replace(hostile, channels=()), None)
+    assert overview.kpis["opened"] == 0 and fact_only.kpis["opened"] == 0
+    assert types.types.empty and areas.points is None
     assert sql("SELECT count(*) FROM gold.fct_service_requests")[0] == (before,)
 
 
