@@ -54,7 +54,7 @@ PAGES = {
 PAGE_ELEMENTS = {
     "": ["stMetric", "stVegaLiteChart"],
     "neighbourhoods": ["stVegaLiteChart", "stDataFrame"],
-    "request_types": ["stVegaLiteChart", "stDataFrame"],
+    "request_types": ["stVegaLiteChart", "stMarkdown"],
     "data_health": ["stMetric", "stVegaLiteChart"],
     "about": ["stMarkdown"],
 }

@@ -69,7 +69,7 @@ def test_every_page_renders_offline_without_overflow(driver, served, width) -> N
             assert (folder / name).stat().st_size > 10_000, name
             if url_path == "":
                 assert {"Requests opened", "Median days to close"} <= set(visit.metrics)
-                assert visit.charts == 2
+                assert visit.charts == 1
             if url_path == "neighbourhoods":
                 assert visit.map_coloured_pixels > 5_000, "the choropleth drew nothing"
         # Nothing phones home: no map tiles, styles, fonts or scripts from any other host.

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from mmds_dashboard.formatting import pacific_time
 from mmds_dashboard.synthetic import write_synthetic_serving_file
 
 PAGES = [
@@ -23,13 +24,15 @@ def _metric(app, label: str):
     return next(m for m in app.metric if m.label == label)
 
 
+def _unescape(markdown: str) -> str:
+    """Text as a reader sees it from the escaped Markdown of a cell."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
+
+
 def _markdown_rows(markdown: str) -> list[list[str]]:
     """The body rows of a Markdown table, cells unescaped."""
     lines = [line for line in markdown.splitlines() if line.startswith("|")][2:]
-    return [
-        [re.sub(r"\\(.)", r"\1", cell.strip()) for cell in line.strip("|").split(" | ")]
-        for line in lines
-    ]
+    return [[_unescape(cell.strip()) for cell in line.strip("|").split(" | ")] for line in lines]
 
 
 def _in_order(node):
@@ -145,12 +148,28 @@ def test_overview_shows_what_is_asked_for_and_where(app, sql, default_range) -> 
     assert all(row[3].startswith("![") and "data:image/svg+xml" in row[3] for row in shown_types)
 
 
-def test_overview_charts_mark_the_partial_day(app) -> None:
-    charts = app.get("vega_lite_chart")
-    assert len(charts) == 2
-    series = json.loads(charts[0].proto.spec)
-    assert "partial" in {dataset.name for dataset in charts[0].proto.datasets}, "dashed segment"
+def test_overview_chart_marks_the_partial_day(app) -> None:
+    (chart,) = app.get("vega_lite_chart")
+    series = json.loads(chart.proto.spec)
+    assert "partial" in {dataset.name for dataset in chart.proto.datasets}, "dashed segment"
     assert any(layer["mark"].get("filled") is False for layer in series["layer"]), "hollow points"
+
+
+def test_overview_channels_equal_direct_counts(app, sql, default_range) -> None:
+    start, end = default_range
+    expected = dict(
+        sql(
+            "SELECT channel, count(*) FROM gold.fct_service_requests "
+            "WHERE opened_date_local BETWEEN $1 AND $2 GROUP BY 1",
+            [start, end],
+        )
+    )
+    rows = _table_after(app, "Requests by channel")
+    shown = {row[0]: int(row[1].replace(",", "")) for row in rows}
+    assert {channel: n for channel, n in shown.items() if n} == expected
+    shares = [float(row[2].rstrip("%")) for row in rows]
+    assert sum(shares) == pytest.approx(100, abs=0.5)
+    assert all(row[3].endswith(" points") for row in rows)
 
 
 def test_sample_badge_shows_only_for_sample_data(make_app, tmp_path, spec, shown_text) -> None:
@@ -250,7 +269,6 @@ def test_a_picked_area_zooms_the_map_and_shows_its_requests(
 def test_request_types_marks_deprecated_and_times(app, sql, default_range) -> None:
     start, end = default_range
     app.switch_page("views/request_types.py").run()
-    table = app.dataframe[0].value.set_index("request_type")
     expected = sql(
         """
         SELECT d.request_type, d.is_deprecated,
@@ -266,24 +284,30 @@ def test_request_types_marks_deprecated_and_times(app, sql, default_range) -> No
         """,
         [start, end],
     )
-    assert len(table) == len(expected)
-    for request_type, deprecated, opened, median, p90 in expected:
-        row = table.loc[request_type]
-        assert (bool(row["is_deprecated"]), int(row["opened"])) == (deprecated, opened)
+    rows = {row[0]: row[1:] for row in _table_after(app, "Days to close by request type")}
+    assert len(rows) == len(expected)
+    names = {
+        request_type: f"{category}{' (deprecated)' if deprecated else ''} · {department}"
+        for request_type, category, deprecated, department in sql(
+            "SELECT request_type, category, is_deprecated, department FROM gold.dim_request_types"
+        )
+    }
+    for request_type, _deprecated, opened, median, p90 in expected:
+        shown_opened, shown_median, shown_p90 = rows[names[request_type]]
+        assert shown_opened == f"{opened:,}"
         if median is not None:
-            assert row["median_days_to_close"] == pytest.approx(median)
-            assert row["p90_days_to_close"] == pytest.approx(p90)
-    assert table["is_deprecated"].any(), "the fixture has deprecated types in range"
-    assert len(app.get("vega_lite_chart")) == 3
+            assert (shown_median, shown_p90) == (f"{median:,.1f}", f"{p90:,.1f}")
+    assert any("(deprecated)" in name for name in rows), "the fixture has deprecated types"
+    assert len(app.get("vega_lite_chart")) == 2
 
 
 def test_data_health_shows_loads_layers_flags_and_tests(app, sql) -> None:
     app.switch_page("views/data_health.py").run()
-    (loads,) = (frame.value for frame in app.dataframe)
-    assert list(loads["load_id"]) == [
-        r[0] for r in sql("SELECT load_id FROM meta.loads ORDER BY started_at DESC")
-    ]
-    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d P[SD]T", s) for s in loads["started"])
+    loads = _table_after(app, "Load history")
+    started = sql("SELECT started_at, rows_received FROM meta.loads ORDER BY started_at DESC")
+    assert [row[0] for row in loads] == [pacific_time(s) for s, _ in started]
+    assert [row[2].split(" received")[0] for row in loads] == [f"{n:,}" for _, n in started]
+    assert all(re.search(r"took \d", row[1]) for row in loads)
     (closed_before_opened, no_area) = sql(
         "SELECT count(*) FILTER (WHERE is_closed_before_opened), "
         "count(*) FILTER (WHERE local_area_id = 0) FROM gold.fct_service_requests"

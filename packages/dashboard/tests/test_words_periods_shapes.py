@@ -196,7 +196,6 @@ def test_every_chart_is_valid_vega_lite(serving_file) -> None:
     areas = places.areas.assign(change=0.1)
     figures = [
         charts.opened_closed_chart(overview.series, "day"),
-        charts.share_chart(overview.channels),
         charts.ranked_bars(types.departments, "department", "opened", "Requests", label_title="D"),
         charts.resolution_chart(types.resolution),
         charts.load_history_chart(loads),

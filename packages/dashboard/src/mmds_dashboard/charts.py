@@ -114,23 +114,6 @@ def opened_closed_chart(series: pd.DataFrame, grain: str) -> Figure:
     return Figure(alt.layer(*layers).properties(height=300), datasets)
 
 
-def share_chart(channels: pd.DataFrame) -> Figure:
-    """Horizontal bars of each channel's share of requests opened, labelled with the share."""
-    base = alt.Chart(_data("channels")).encode(
-        x=alt.X("share:Q", title="Share of requests opened", axis=alt.Axis(format="%")),
-        y=alt.Y("channel:N", title=None, sort="-x"),
-        tooltip=[
-            alt.Tooltip("channel:N", title="Channel"),
-            alt.Tooltip("opened:Q", format=",", title="Requests opened"),
-            alt.Tooltip("share:Q", format=".1%", title="Share"),
-            alt.Tooltip("share_prev:Q", format=".1%", title="Share, previous period"),
-        ],
-    )
-    bars = base.mark_bar(color=CURRENT_COLOUR)
-    labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("share:Q", format=".1%"))
-    return Figure(alt.layer(bars, labels).properties(height=alt.Step(22)), {"channels": channels})
-
-
 def ranked_bars(
     frame: pd.DataFrame,
     label: str,

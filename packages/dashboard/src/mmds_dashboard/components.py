@@ -10,10 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from mmds_dashboard.charts import Figure
+from mmds_dashboard.filter_bar import reset_filters
 from mmds_dashboard.filters import FilterOptions
 from mmds_dashboard.formatting import PACIFIC_NAME, change, number, pacific_time
 from mmds_dashboard.queries import Publish
-from mmds_dashboard.sidebar import reset_filters
 from mmds_dashboard.tables import csv_bytes
 
 STALE_AFTER = timedelta(hours=36)
@@ -47,7 +47,7 @@ def freshness_banner(publish: Publish, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     text = (
         f"Published {pacific_time(publish.published_at)} ({PACIFIC_NAME}), load "
-        f"`{publish.load_id}`; newest change in the source: "
+        f"{publish.load_id}; newest change in the source: "
         f"{pacific_time(publish.source_last_modified_at)}."
     )
     if now - publish.published_at > STALE_AFTER:
@@ -80,7 +80,7 @@ def kpi(
 def no_match(options: FilterOptions) -> None:
     """Say that nothing matches and offer the way out, instead of empty charts."""
     st.info(
-        f"{NO_MATCH} Widen the dates or remove a filter in the sidebar, or start again.",
+        f"{NO_MATCH} Widen the dates or remove a filter, or start again.",
         icon=":material/filter_alt_off:",
     )
     st.button("Reset filters", key="reset_from_empty_page", on_click=reset_filters, args=(options,))

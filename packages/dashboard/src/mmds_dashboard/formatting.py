@@ -19,7 +19,7 @@ def plural(count: float, singular: str, plural_form: str | None = None) -> str:
 
 def number(value: float | None, *, decimals: int = 0) -> str:
     """`value` with thousands separators, or an em dash when there is none."""
-    return DASH if value is None else f"{value:,.{decimals}f}"
+    return DASH if value is None or value != value else f"{value:,.{decimals}f}"
 
 
 def change(current: float | None, previous: float | None, *, decimals: int = 0) -> str | None:

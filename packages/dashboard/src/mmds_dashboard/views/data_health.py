@@ -1,5 +1,6 @@
 """Data health: what was loaded when, how many rows each layer holds, what the checks found."""
 
+import pandas as pd
 import streamlit as st
 
 from mmds_dashboard import cache
@@ -9,27 +10,37 @@ from mmds_dashboard.context import page_context
 from mmds_dashboard.formatting import DASH, duration, number, pacific_time, plural
 from mmds_dashboard.tables import Column, identifier, markdown_table, text
 
-LOAD_COLUMNS = {
-    "started": "Started (Pacific time)",
-    "took": "Took",
-    "mode": "Mode",
-    "status": "Status",
-    "rows_received": "Received",
-    "rows_inserted": "Inserted",
-    "rows_updated": "Updated",
-    "rows_unchanged": "Unchanged",
-    "rows_deleted": "Deleted",
-    "rows_flagged": "Flagged",
-    "portal_total_count": "Portal total",
-    "message": "Note",
-    "load_id": "Load",
-}
+NEWEST_LOADS = 20
 LAYER_LABELS = {
     "bronze": "Bronze (as loaded)",
     "silver": "Silver (cleaned)",
     "gold": "Gold (served)",
 }
 STATUS_LABELS = {"pass": "Passed", "warn": "Warned", "fail": "Failed"}
+
+
+def _loads_table(loads: pd.DataFrame) -> str:
+    """The newest loads, one row each: when, what kind and how long, what it changed."""
+    shown = loads.head(NEWEST_LOADS)
+    records = shown.to_dict("records")
+    shown = shown.assign(
+        load=[f"{r['mode']}, {r['status']}, took {duration(r['seconds'])}" for r in records],
+        rows=[
+            f"{number(r['rows_received'])} received: {number(r['rows_inserted'])} new, "
+            f"{number(r['rows_updated'])} changed, {number(r['rows_deleted'])} deleted, "
+            f"{number(r['rows_flagged'])} flagged"
+            for r in records
+        ],
+    )
+    return markdown_table(
+        shown,
+        [
+            Column("started_at", "Started (Pacific time)", pacific_time),
+            Column("load", "Load", text),
+            Column("rows", "Rows", text),
+            Column("message", "Note", lambda v: text(v) if isinstance(v, str) else ""),
+        ],
+    )
 
 
 def _percent(value: float | None) -> str:
@@ -49,20 +60,9 @@ if loads.empty:
     st.info("The serving file holds no load history.")
 else:
     figure(load_history_chart(loads))
-    st.dataframe(
-        loads.assign(
-            started=loads["started_at"].map(pacific_time),
-            took=loads["seconds"].map(duration),
-        ),
-        hide_index=True,
-        column_order=list(LOAD_COLUMNS),
-        column_config={
-            key: st.column_config.NumberColumn(label, format="localized")
-            if key.startswith(("rows_", "portal_"))
-            else st.column_config.TextColumn(label)
-            for key, label in LOAD_COLUMNS.items()
-        },
-    )
+    st.markdown(_loads_table(loads))
+    if len(loads) > NEWEST_LOADS:
+        st.caption(f"The newest {NEWEST_LOADS} of {plural(len(loads), 'load')}.")
 
 left, right = st.columns(2)
 with left:

@@ -9,11 +9,11 @@ from mmds_dashboard import cache
 from mmds_dashboard.charts import MAP_SELECTION, area_map
 from mmds_dashboard.components import csv_download, figure, no_match, page_header
 from mmds_dashboard.context import page_context
+from mmds_dashboard.filter_bar import filter_bar, select_areas
 from mmds_dashboard.formatting import date_range, plural, relative_change
 from mmds_dashboard.geography import zoom_frame
 from mmds_dashboard.periods import trend_grain
 from mmds_dashboard.queries import POINT_DETAIL_MAX_AREAS
-from mmds_dashboard.sidebar import select_areas
 from mmds_dashboard.tables import labelled
 
 MEASURES = {"Requests opened": "requests", "Change": "change"}
@@ -34,6 +34,7 @@ filters = context.filters
 data = cache.neighbourhoods(context.marker, filters, context.options.partial_day)
 shapes = cache.shapes(context.marker)
 page_header("Neighbourhoods", cache.publish(context.marker))
+filter_bar(context.options, filters)
 
 areas = data.areas.assign(
     change=[

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mmds_dashboard import cache
-from mmds_dashboard.charts import opened_closed_chart, share_chart
+from mmds_dashboard.charts import opened_closed_chart
 from mmds_dashboard.components import (
     csv_download,
     figure,
@@ -13,6 +13,7 @@ from mmds_dashboard.components import (
     page_header,
 )
 from mmds_dashboard.context import page_context
+from mmds_dashboard.filter_bar import filter_bar
 from mmds_dashboard.formatting import (
     date_range,
     number,
@@ -31,6 +32,7 @@ spans = data.periods
 
 page_header("Vancouver 3-1-1 requests", data.publish)
 freshness_banner(data.publish)
+filter_bar(context.options, filters)
 if not data.kpis["opened"]:
     no_match(context.options)
     st.stop()
@@ -111,7 +113,24 @@ if data.series["is_partial"].any():
     )
 
 st.subheader("Requests by channel")
-figure(share_chart(data.channels))
+st.markdown(
+    markdown_table(
+        data.channels.assign(
+            points=(data.channels["share_cmp"] - data.channels["share_prev"]) * 100
+        ),
+        [
+            Column("channel", "Channel", text),
+            Column("opened", "Requests", number, "right"),
+            Column("share", "Share", lambda v: f"{v:.1%}" if v == v else "—", "right"),
+            Column(
+                "points",
+                "Change in share",
+                lambda v: f"{v:+.1f} points" if v == v else "—",
+                "right",
+            ),
+        ],
+    )
+)
 
 csv_download(
     labelled(

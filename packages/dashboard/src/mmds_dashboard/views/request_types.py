@@ -6,9 +6,10 @@ from mmds_dashboard import cache
 from mmds_dashboard.charts import ranked_bars, resolution_chart
 from mmds_dashboard.components import csv_download, figure, no_match, page_header
 from mmds_dashboard.context import page_context
-from mmds_dashboard.formatting import date_range, plural
+from mmds_dashboard.filter_bar import filter_bar
+from mmds_dashboard.formatting import date_range, number, plural
 from mmds_dashboard.queries import RESOLUTION_TYPES
-from mmds_dashboard.tables import labelled
+from mmds_dashboard.tables import Column, labelled, markdown_table, text
 
 TOP = 15
 
@@ -17,14 +18,15 @@ filters = context.filters
 data = cache.request_types(context.marker, filters, context.options.partial_day)
 types = data.types
 page_header("Request types", cache.publish(context.marker))
+filter_bar(context.options, filters)
 if not types["opened"].sum():
     no_match(context.options)
     st.stop()
 
 st.caption(
     f"Requests opened {date_range(filters.start, filters.end)}; days to close of the requests "
-    "closed in that range (closed-before-opened left out). Deprecated types (`ZZ OLD -`, "
-    "`Z -`) are marked."
+    "closed in that range (closed-before-opened left out). Deprecated types (ZZ OLD -, "
+    "Z -) are marked."
 )
 left, right = st.columns(2)
 with left:
@@ -44,14 +46,15 @@ with left:
     )
 with right:
     st.subheader(f"Top {TOP} departments")
-    figure(
-        ranked_bars(
+    st.markdown(
+        markdown_table(
             data.departments.head(TOP),
-            "department",
-            "opened",
-            "Requests opened",
-            label_title="Department",
-        ),
+            [
+                Column("department", "Department", text),
+                Column("opened", "Requests", number, "right"),
+                Column("share", "Share", lambda v: f"{v:.1%}", "right"),
+            ],
+        )
     )
 
 st.subheader("Is closing getting faster?")
@@ -74,30 +77,29 @@ if len(deprecated):
 labels = {
     "request_type": "Request type",
     "department": "Department",
-    "business_unit": "Business unit",
     "is_deprecated": "Deprecated",
     "opened": "Requests opened",
     "closed": "Requests closed",
     "median_days_to_close": "Median days to close",
     "p90_days_to_close": "P90 days to close",
 }
-st.dataframe(
-    types,
-    hide_index=True,
-    column_order=list(labels),
-    column_config={
-        "request_type": st.column_config.TextColumn(labels["request_type"]),
-        "department": st.column_config.TextColumn(labels["department"]),
-        "business_unit": st.column_config.TextColumn(labels["business_unit"]),
-        "is_deprecated": st.column_config.CheckboxColumn(labels["is_deprecated"]),
-        "opened": st.column_config.NumberColumn(labels["opened"], format="localized"),
-        "closed": st.column_config.NumberColumn(labels["closed"], format="localized"),
-        "median_days_to_close": st.column_config.NumberColumn(
-            labels["median_days_to_close"], format="%.1f"
-        ),
-        "p90_days_to_close": st.column_config.NumberColumn(
-            labels["p90_days_to_close"], format="%.1f"
-        ),
-    },
+shown = types.assign(
+    name=[
+        f"{text(name)}{' (deprecated)' if deprecated else ''} · {text(department)}"
+        for name, deprecated, department in zip(
+            types["category"], types["is_deprecated"], types["department"], strict=True
+        )
+    ]
+)
+st.markdown(
+    markdown_table(
+        shown,
+        [
+            Column("name", "Request type · department", str),
+            Column("opened", "Opened", number, "right"),
+            Column("median_days_to_close", "Median days", lambda v: number(v, decimals=1), "right"),
+            Column("p90_days_to_close", "P90 days", lambda v: number(v, decimals=1), "right"),
+        ],
+    )
 )
 csv_download(labelled(types, labels), "request-types.csv", "Download table (CSV)")
