@@ -115,9 +115,12 @@ def test_downloads_have_readable_headers(driver, served) -> None:
     assert len(rows) == 23
 
 
-def test_a_republish_shows_without_restart(driver, served) -> None:
+def test_every_page_renders_in_chromium_and_follows_a_republish(driver, served) -> None:
+    """One session through every page, then a publish while it is open."""
     server, browser, serving_file, spec, folder = served
     with driver.session(browser, server.url) as tab:
+        for url_path in reversed(driver.PAGES):
+            assert tab.visit(url_path, folder / f"session-{url_path}.png").exceptions == 0
         before = tab.visit("", folder / "overview-before.png").metrics["Requests opened"]
         newer = replace(
             spec, requests=9_000, seed=5, published_at=datetime(2026, 11, 29, 9, 30, tzinfo=UTC)

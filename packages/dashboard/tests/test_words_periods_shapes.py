@@ -13,7 +13,15 @@ import pandas as pd
 import pytest
 from mmds_dashboard import charts
 from mmds_dashboard.filters import FilterOptions, Filters
-from mmds_dashboard.formatting import date_range, duration, pacific_time, plural
+from mmds_dashboard.formatting import (
+    change,
+    date_range,
+    duration,
+    pacific_time,
+    plural,
+    signed_percent,
+    signed_points,
+)
 from mmds_dashboard.geography import area_shapes, zoom_frame
 from mmds_dashboard.periods import periods
 from mmds_dashboard.tables import Column, csv_bytes, escape_markdown, markdown_table, sparkline
@@ -25,6 +33,15 @@ def test_plurals() -> None:
     assert plural(1_234, "request") == "1,234 requests"
     assert date_range(date(2026, 11, 27), date(2026, 11, 27)) == "2026-11-27 (1 day)"
     assert date_range(date(2026, 11, 1), date(2026, 11, 2)) == "2026-11-01 to 2026-11-02 (2 days)"
+
+
+def test_changes_read_without_minus_zero() -> None:
+    assert change(12, 10) == "+2 (+20.0%)"
+    assert change(2.04, 2.0, decimals=1) == "no change"
+    assert change(5, None) is None
+    assert signed_percent(-0.0004) == "0.0%"
+    assert signed_points(-0.04) == "0.0 points"
+    assert signed_points(1.25) == "+1.2 points"
 
 
 def test_times_are_pacific_in_winter_and_summer() -> None:

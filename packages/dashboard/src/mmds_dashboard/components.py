@@ -12,7 +12,7 @@ import streamlit as st
 from mmds_dashboard.charts import Figure
 from mmds_dashboard.filter_bar import reset_filters
 from mmds_dashboard.filters import FilterOptions
-from mmds_dashboard.formatting import PACIFIC_NAME, change, number, pacific_time
+from mmds_dashboard.formatting import NO_CHANGE, PACIFIC_NAME, change, number, pacific_time
 from mmds_dashboard.queries import Publish
 from mmds_dashboard.tables import csv_bytes
 
@@ -66,12 +66,12 @@ def kpi(
     lower_is_better: bool = False,
 ) -> None:
     """A figure for the range with its change (compared days against the previous period)."""
-    compared, previous = values[f"{key}_cmp"], values[f"{key}_prev"]
-    same = compared == previous
+    delta = change(values[f"{key}_cmp"], values[f"{key}_prev"], decimals=decimals)
+    same = delta == NO_CHANGE
     column.metric(
         label,
         number(values[key], decimals=decimals),
-        change(compared, previous, decimals=decimals),
+        delta,
         delta_color="off" if same else "inverse" if lower_is_better else "normal",
         delta_arrow="off" if same else "auto",
     )

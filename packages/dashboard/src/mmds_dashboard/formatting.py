@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 PACIFIC = ZoneInfo("America/Vancouver")
 PACIFIC_NAME = "Pacific time"
 DASH = "—"
+NO_CHANGE = "no change"
 
 
 def plural(count: float, singular: str, plural_form: str | None = None) -> str:
@@ -23,10 +24,13 @@ def number(value: float | None, *, decimals: int = 0) -> str:
 
 
 def change(current: float | None, previous: float | None, *, decimals: int = 0) -> str | None:
-    """The change from `previous` to `current` as `+12 (+3.4%)`, or None if not comparable."""
+    """The change from `previous` to `current` as `+12 (+3.4%)`, `no change`, or None if not
+    comparable."""
     if current is None or previous is None:
         return None
     difference = current - previous
+    if round(difference, decimals) == 0:
+        return NO_CHANGE
     text = f"{difference:+,.{decimals}f}"
     if previous:
         text += f" ({difference / previous:+.1%})"
@@ -41,8 +45,17 @@ def relative_change(current: float | None, previous: float | None) -> float | No
 
 
 def signed_percent(value: float | None) -> str:
-    """A relative change as `+3.4%`, or an em dash."""
-    return DASH if value is None else f"{value:+.1%}"
+    """A relative change as `+3.4%` (`0.0%` when it rounds to nothing), or an em dash."""
+    if value is None or value != value:
+        return DASH
+    return "0.0%" if round(value, 3) == 0 else f"{value:+.1%}"
+
+
+def signed_points(value: float | None) -> str:
+    """A change of a share, in percentage points: `+1.2 points`, `0.0 points`, or an em dash."""
+    if value is None or value != value:
+        return DASH
+    return "0.0 points" if round(value, 1) == 0 else f"{value:+.1f} points"
 
 
 def pacific(instant: datetime | None) -> datetime | None:

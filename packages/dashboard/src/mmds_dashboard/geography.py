@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 COORDINATE_DECIMALS = 5  # about 1 m: the shapes stay exact on screen and the chart stays small
 ZOOM_MARGIN = 0.25  # of the chosen areas' extent, added on every side when zoomed in
+CITY_MARGIN = 0.02  # around the whole city
 
 Ring = list[list[float]]
 
@@ -82,9 +83,11 @@ def area_shapes(rows: Iterable[tuple[str, str | None]]) -> tuple[AreaShape, ...]
     return tuple(shapes)
 
 
-def zoom_frame(shapes: Iterable[AreaShape], names: Iterable[str]) -> dict | None:
-    """A rectangle (a GeoJSON feature) around the named areas with a margin, for the map's
-    projection to fit; None when none of them has a shape."""
+def zoom_frame(
+    shapes: Iterable[AreaShape], names: Iterable[str], margin: float = ZOOM_MARGIN
+) -> dict | None:
+    """A rectangle (a GeoJSON feature) around the named areas with `margin` (a share of their
+    extent) on every side, for the map's projection to fit; None when none has a shape."""
     chosen = set(names)
     bounds = [shape.bounds for shape in shapes if shape.name in chosen]
     if not bounds:
@@ -95,7 +98,7 @@ def zoom_frame(shapes: Iterable[AreaShape], names: Iterable[str]) -> dict | None
         max(b[2] for b in bounds),
         max(b[3] for b in bounds),
     )
-    dx, dy = (east - west) * ZOOM_MARGIN, (north - south) * ZOOM_MARGIN
+    dx, dy = (east - west) * margin, (north - south) * margin
     west, south, east, north = west - dx, south - dy, east + dx, north + dy
     ring = [[west, north], [east, north], [east, south], [west, south], [west, north]]
     return {

@@ -11,7 +11,7 @@ from mmds_dashboard.components import csv_download, figure, no_match, page_heade
 from mmds_dashboard.context import page_context
 from mmds_dashboard.filter_bar import filter_bar, select_areas
 from mmds_dashboard.formatting import date_range, plural, relative_change
-from mmds_dashboard.geography import zoom_frame
+from mmds_dashboard.geography import CITY_MARGIN, zoom_frame
 from mmds_dashboard.periods import trend_grain
 from mmds_dashboard.queries import POINT_DETAIL_MAX_AREAS
 from mmds_dashboard.tables import labelled
@@ -65,7 +65,9 @@ if shapes:
             shapes,
             MEASURES.get(label or "", "requests"),
             filters.areas,
-            zoom_frame(shapes, filters.areas) if filters.areas else None,
+            zoom_frame(shapes, filters.areas)
+            if filters.areas
+            else zoom_frame(shapes, [shape.name for shape in shapes], CITY_MARGIN),
             data.points,
         ),
         key=map_key,

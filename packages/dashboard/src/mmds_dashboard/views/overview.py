@@ -21,6 +21,7 @@ from mmds_dashboard.formatting import (
     plural,
     relative_change,
     signed_percent,
+    signed_points,
 )
 from mmds_dashboard.periods import series_grain, trend_grain
 from mmds_dashboard.tables import Column, labelled, markdown_table, sparkline, text
@@ -122,12 +123,7 @@ st.markdown(
             Column("channel", "Channel", text),
             Column("opened", "Requests", number, "right"),
             Column("share", "Share", lambda v: f"{v:.1%}" if v == v else "—", "right"),
-            Column(
-                "points",
-                "Change in share",
-                lambda v: f"{v:+.1f} points" if v == v else "—",
-                "right",
-            ),
+            Column("points", "Change in share", signed_points, "right"),
         ],
     )
 )
