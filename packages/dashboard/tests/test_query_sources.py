@@ -48,6 +48,8 @@ def test_aggregate_and_fact_agree(con, start, end, choice) -> None:
         lambda src: queries.opened_closed_series(con, src, filters, spans, "week"),
         lambda src: queries.area_ranking(con, src, filters, spans),
         lambda src: queries.type_ranking(con, src, filters, spans),
+        lambda src: queries.top_types(con, src, filters, spans),
+        lambda src: queries.top_areas(con, src, filters, spans),
     ):
         from_aggregate, from_fact = _both(con, filters, build)
         pd.testing.assert_frame_equal(from_aggregate, from_fact)
@@ -132,3 +134,16 @@ def test_an_older_serving_file_without_the_new_columns_still_reads(tmp_path, spe
         filters = Filters(date(2026, 1, 1), date(2026, 11, 27))
         assert not queries.source(old, filters).aggregates
         assert queries.load_overview(old, filters, None).kpis["opened"] > 0
+
+
+def test_the_overview_lists_are_the_heads_of_the_rankings(con) -> None:
+    filters = Filters(date(2026, 8, 30), date(2026, 11, 27))
+    spans = periods(filters, date(2026, 11, 27))
+    src = queries.source(con, filters)
+    ranked = queries.type_ranking(con, src, filters, spans).head(queries.TOP)
+    top = queries.top_types(con, src, filters, spans)
+    columns = ["category", "opened", "opened_cmp", "opened_prev"]
+    pd.testing.assert_frame_equal(top[columns], ranked[columns])
+    areas = queries.area_ranking(con, src, filters, spans)
+    listed = queries.top_areas(con, src, filters, spans)
+    assert list(listed["local_area"]) == list(areas.loc[areas["opened"] > 0, "local_area"])

@@ -9,7 +9,8 @@ The filters live once, in temporary table macros of the connection:
   question: it has no channel, and a request's department can differ from its type's, so with a
   channel or department filter the same counts are computed from the matching requests, by the
   definition of that model (a test proves both give the same numbers);
-- `backlog(..., day)`: requests open at the end of `day` per area and type, likewise.
+- `backlog(...)`: requests open at the end of the range, of the compared days and of the
+  previous period, per area and type, likewise.
 
 Counts, rankings, trends and the map's choropleth read `daily`; only what an aggregate cannot
 answer scans the fact (quantiles of days to close, channels, departments, the map's points).
@@ -61,11 +62,19 @@ FROM (
 )
 GROUP BY ALL;
 
-CREATE OR REPLACE TEMP MACRO fact_backlog(areas, departments, request_types, channels, day)
-AS TABLE
-SELECT local_area_id, request_type_id, count(*) AS open_backlog_count
+CREATE OR REPLACE TEMP MACRO fact_backlog(areas, departments, request_types, channels,
+                                         day, cmp_day, prev_day) AS TABLE
+SELECT local_area_id, request_type_id,
+       count(*) FILTER (WHERE opened_date_local <= day
+                          AND (coalesce(is_open, true) OR closed_date > day))
+           AS open_backlog_count,
+       count(*) FILTER (WHERE opened_date_local <= cmp_day
+                          AND (coalesce(is_open, true) OR closed_date > cmp_day))
+           AS open_backlog_cmp,
+       count(*) FILTER (WHERE opened_date_local <= prev_day
+                          AND (coalesce(is_open, true) OR closed_date > prev_day))
+           AS open_backlog_prev
 FROM scoped(areas, departments, request_types, channels)
-WHERE opened_date_local <= day AND (coalesce(is_open, true) OR closed_date > day)
 GROUP BY ALL;
 """
 _AGGREGATE_MACROS = """
@@ -83,11 +92,17 @@ CREATE OR REPLACE TEMP MACRO agg_daily(areas, request_types) AS TABLE
 SELECT date_local, local_area_id, request_type_id, opened_count, closed_count
 FROM agg_scoped(areas, request_types);
 
-CREATE OR REPLACE TEMP MACRO agg_backlog(areas, request_types, day) AS TABLE
+CREATE OR REPLACE TEMP MACRO agg_backlog(areas, request_types, day, cmp_day, prev_day)
+AS TABLE
 SELECT local_area_id, request_type_id,
-       arg_max(open_backlog_count, date_local) AS open_backlog_count
+       arg_max(open_backlog_count, date_local) FILTER (WHERE date_local <= day)
+           AS open_backlog_count,
+       arg_max(open_backlog_count, date_local) FILTER (WHERE date_local <= cmp_day)
+           AS open_backlog_cmp,
+       arg_max(open_backlog_count, date_local) FILTER (WHERE date_local <= prev_day)
+           AS open_backlog_prev
 FROM agg_scoped(areas, request_types)
-WHERE date_local <= day
+WHERE date_local <= greatest(day, cmp_day, prev_day)
 GROUP BY ALL;
 """
 _FILTERS = (
@@ -104,18 +119,14 @@ class Source:
     aggregates: bool
 
     def expand(self, sql: str) -> str:
-        """`sql` with `{requests}`, `{daily}` and `{backlog:$day}` replaced by macro calls."""
-        daily = f"agg_daily({_AGG_FILTERS})" if self.aggregates else f"fact_daily({_FILTERS})"
+        """`sql` with `{requests}`, `{daily}` and `{backlog}` replaced by macro calls."""
+        days = "$end, $cmp_end, $prev_end"
+        if self.aggregates:
+            daily, backlog = f"agg_daily({_AGG_FILTERS})", f"agg_backlog({_AGG_FILTERS}, {days})"
+        else:
+            daily, backlog = f"fact_daily({_FILTERS})", f"fact_backlog({_FILTERS}, {days})"
         sql = sql.replace("{requests}", f"scoped({_FILTERS})").replace("{daily}", daily)
-        return re.sub(
-            r"\{backlog:(\$[a-z_]+)\}",
-            lambda m: (
-                f"agg_backlog({_AGG_FILTERS}, {m[1]})"
-                if self.aggregates
-                else f"fact_backlog({_FILTERS}, {m[1]})"
-            ),
-            sql,
-        )
+        return sql.replace("{backlog}", backlog)
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -248,22 +259,29 @@ def area_boundaries(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | Non
 
 # Opened, closed and open backlog in the range, the compared days and the previous period.
 _COUNTS_SQL = """
-SELECT
-    coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0) AS opened,
-    coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $cmp_start AND $cmp_end), 0)
-        AS opened_cmp,
-    coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $prev_start AND $prev_end), 0)
-        AS opened_prev,
-    coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0) AS closed,
-    coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $cmp_start AND $cmp_end), 0)
-        AS closed_cmp,
-    coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $prev_start AND $prev_end), 0)
-        AS closed_prev,
-    (SELECT coalesce(sum(open_backlog_count), 0) FROM {backlog:$end}) AS open_backlog,
-    (SELECT coalesce(sum(open_backlog_count), 0) FROM {backlog:$cmp_end}) AS open_backlog_cmp,
-    (SELECT coalesce(sum(open_backlog_count), 0) FROM {backlog:$prev_end}) AS open_backlog_prev
-FROM {daily}
-WHERE date_local BETWEEN least($prev_start, $start) AND $end
+WITH counts AS (
+    SELECT
+        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0)
+            AS opened,
+        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $cmp_start AND $cmp_end), 0)
+            AS opened_cmp,
+        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $prev_start AND $prev_end), 0)
+            AS opened_prev,
+        coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0)
+            AS closed,
+        coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $cmp_start AND $cmp_end), 0)
+            AS closed_cmp,
+        coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $prev_start AND $prev_end), 0)
+            AS closed_prev
+    FROM {daily}
+    WHERE date_local BETWEEN least($prev_start, $start) AND $end
+), backlog AS (
+    SELECT coalesce(sum(open_backlog_count), 0) AS open_backlog,
+           coalesce(sum(open_backlog_cmp), 0) AS open_backlog_cmp,
+           coalesce(sum(open_backlog_prev), 0) AS open_backlog_prev
+    FROM {backlog}
+)
+SELECT * FROM counts CROSS JOIN backlog
 """
 # Days to close of the requests closed in each span (closed-before-opened left out), as dbt's
 # agg_resolution_times defines them; quantiles do not add up, so these read the fact.
@@ -379,7 +397,7 @@ WITH {ranking}, medians AS (
     GROUP BY 1
 ), backlog AS (
     SELECT local_area_id AS key, sum(open_backlog_count) AS open_backlog
-    FROM {backlog:$end} GROUP BY 1
+    FROM {backlog} GROUP BY 1
 )
 SELECT a.local_area_name AS local_area, a.is_unknown,
        coalesce(c.opened, 0)::BIGINT AS opened,
@@ -418,6 +436,31 @@ ORDER BY c.opened DESC, c.closed DESC, d.request_type
 """.replace("{ranking}", _RANKING_CTES.replace("{key}", "request_type_id"))
 
 
+# The Overview's top lists: counts and trends only, all from `daily`.
+_TOP_TYPES_SQL = """
+WITH {ranking}
+SELECT d.category, c.opened::BIGINT AS opened, c.opened_cmp::BIGINT AS opened_cmp,
+       c.opened_prev::BIGINT AS opened_prev, coalesce(t.trend, []) AS trend
+FROM counts AS c
+JOIN gold.dim_request_types AS d ON d.request_type_id = c.key
+LEFT JOIN trends AS t ON t.key = c.key
+WHERE c.opened > 0
+ORDER BY c.opened DESC, d.request_type
+LIMIT $top
+""".replace("{ranking}", _RANKING_CTES.replace("{key}", "request_type_id"))
+_TOP_AREAS_SQL = """
+WITH {ranking}
+SELECT a.local_area_name AS local_area, a.is_unknown, c.opened::BIGINT AS opened,
+       c.opened_cmp::BIGINT AS opened_cmp, c.opened_prev::BIGINT AS opened_prev,
+       coalesce(t.trend, []) AS trend
+FROM counts AS c
+JOIN gold.dim_local_areas AS a ON a.local_area_id = c.key
+LEFT JOIN trends AS t ON t.key = c.key
+WHERE c.opened > 0
+ORDER BY a.is_unknown, c.opened DESC, local_area
+""".replace("{ranking}", _RANKING_CTES.replace("{key}", "local_area_id"))
+
+
 def _ranking_params(filters: Filters, spans: Periods) -> dict[str, Any]:
     grain = trend_grain(filters)
     complete = spans.complete_periods(grain) or (filters.start, filters.start - timedelta(days=1))
@@ -431,6 +474,22 @@ def area_ranking(
     with the compared and previous counts, the open backlog at the end, median days to close
     and opened per complete period (`trend`)."""
     return _run(con, src, _AREAS_SQL, _ranking_params(filters, spans))
+
+
+def top_types(
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters, spans: Periods
+) -> pd.DataFrame:
+    """The `TOP` request types by requests opened, with compared and previous counts and the
+    trend (what the Overview shows of `type_ranking`, without its fact scans)."""
+    return _run(con, src, _TOP_TYPES_SQL, {**_ranking_params(filters, spans), "top": TOP})
+
+
+def top_areas(
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters, spans: Periods
+) -> pd.DataFrame:
+    """The areas with requests opened (the unknown one last), ranked, with compared and
+    previous counts and the trend (the Overview's part of `area_ranking`)."""
+    return _run(con, src, _TOP_AREAS_SQL, _ranking_params(filters, spans))
 
 
 def type_ranking(
@@ -591,8 +650,8 @@ def load_overview(
         periods=spans,
         kpis=kpis(con, src, filters, spans),
         series=opened_closed_series(con, src, filters, spans, series_grain(filters)),
-        types=type_ranking(con, src, filters, spans).head(TOP),
-        areas=area_ranking(con, src, filters, spans),
+        types=top_types(con, src, filters, spans),
+        areas=top_areas(con, src, filters, spans),
         channels=channel_shares(con, src, filters, spans),
     )
 
