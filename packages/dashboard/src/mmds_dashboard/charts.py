@@ -167,7 +167,7 @@ def resolution_chart(resolution: pd.DataFrame) -> Figure:
             color=alt.Color(
                 "category:N",
                 title=None,
-                legend=alt.Legend(orient="bottom", columns=1, labelLimit=300),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=230),
             ),
             tooltip=[
                 alt.Tooltip("category:N", title="Request type"),
@@ -177,7 +177,7 @@ def resolution_chart(resolution: pd.DataFrame) -> Figure:
                 alt.Tooltip("closed_count:Q", format=",", title="Closed"),
             ],
         )
-        .properties(height=260)
+        .properties(height=320)
     )
     return Figure(chart, {"resolution": resolution})
 

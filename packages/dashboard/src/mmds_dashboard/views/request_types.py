@@ -65,7 +65,7 @@ else:
         f"Median days to close per month of closing, for the {RESOLUTION_TYPES} most requested "
         "types; whole months, so the first and last may reach outside the dates chosen."
     )
-    figure(resolution_chart(data.resolution))
+    figure(resolution_chart(data.resolution), height=380)
 
 st.subheader("Days to close by request type")
 deprecated = types[types["is_deprecated"]]
