@@ -1,10 +1,11 @@
-"""Serve the dashboard and drive it with Debian's Chromium: shared by the browser test and the
-README screenshots.
+"""Serve the dashboard and drive it with Debian's Chromium: shared by the browser test, the
+benchmark's browser figures and the README screenshots.
 
     uv run python packages/dashboard/scripts/screenshots.py [--serving-file PATH] [--out DIR]
 
 Without `--serving-file` it serves a synthetic serving file (`mmds_dashboard.synthetic`, as the
-tests do). Writes one PNG per page into `--out` (default: the package's docs/ folder).
+tests do, with the real local-area boundaries). Writes two PNGs per page into `--out` (default:
+the package's docs/ folder): `<page>.png` at 1400 px wide and `<page>-phone.png` at 390 px.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,22 +37,60 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+REPOSITORY = Path(__file__).resolve().parents[3]
+# The real boundaries, committed as the fake portal's data (read by path: no package import).
+BOUNDARIES = (
+    REPOSITORY / "packages/ingest/src/mmds_ingest/fake_portal/data/local-area-boundary.geojson"
+)
 # url path (the default page lives at the root), title shown on the page
 PAGES = {
     "": "Vancouver 3-1-1 requests",
     "neighbourhoods": "Neighbourhoods",
     "request_types": "Request types",
     "data_health": "Data health",
+    "about": "About this dashboard",
 }
 # what each page must show before it counts as rendered
 PAGE_ELEMENTS = {
     "": ["stMetric", "stVegaLiteChart"],
-    "neighbourhoods": ["stDeckGlJsonChart", "stDataFrame"],
-    "request_types": ["stVegaLiteChart", "stDataFrame"],
-    "data_health": ["stMetric", "stVegaLiteChart", "stDataFrame"],
+    "neighbourhoods": ["stVegaLiteChart", "stDataFrame"],
+    "request_types": ["stVegaLiteChart", "stMarkdown"],
+    "data_health": ["stMetric", "stVegaLiteChart"],
+    "about": ["stMarkdown"],
 }
-VIEWPORT = {"width": 1400, "height": 1800}
+WIDE = {"width": 1400, "height": 1000}
+PHONE = {"width": 390, "height": 844}
 START_TIMEOUT_S = 90
+ALLOWED_HOSTS = {"127.0.0.1", "data", "blob"}  # the server, inline images, Streamlit's blobs
+# Elements of the page that stick out beyond the viewport's right edge (the sidebar, when
+# collapsed, sits off-screen to the left and is not counted).
+_OVERFLOW_JS = """
+() => {
+  const width = document.documentElement.clientWidth;
+  const main = document.querySelector('[data-testid="stMain"]') || document.body;
+  const clipped = (el) => {
+    for (let up = el.parentElement; up && up !== main; up = up.parentElement) {
+      const style = getComputedStyle(up);
+      if (style.overflowX !== 'visible' && up.getBoundingClientRect().right <= width + 1) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const wide = [];
+  for (const el of main.querySelectorAll('*')) {
+    const box = el.getBoundingClientRect();
+    if (box.width > 0 && box.right > width + 1 && !clipped(el)) {
+      const owner = el.closest('[data-testid^="st"]');
+      wide.push((owner ? owner.getAttribute('data-testid') + ' > ' : '') + el.tagName + ' '
+                + Math.round(box.right));
+    }
+  }
+  const scroller = [main, document.scrollingElement].filter(
+    (e) => e && e.scrollWidth > e.clientWidth + 1);
+  return wide.slice(0, 10).concat(scroller.map((e) => 'scrolls: ' + e.tagName));
+}
+"""
 
 
 def free_port() -> int:
@@ -62,24 +102,27 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A running `mmds-dashboard` and where its output goes."""
+    """A running server and where its output goes."""
 
     url: str
     process: subprocess.Popen
     log: Path
 
 
+def dashboard_command(serving_file: Path) -> Callable[[int], list[str]]:
+    """`mmds-dashboard` serving `serving_file` on a given port."""
+    launcher = Path(sys.executable).with_name("mmds-dashboard")
+    return lambda port: [str(launcher), "--port", str(port), "--serving-file", str(serving_file)]
+
+
 @contextmanager
-def serve(serving_file: Path, log: Path) -> Iterator[Server]:
-    """Run `mmds-dashboard` on an ephemeral loopback port until the block ends."""
+def serve(
+    serving_file: Path, log: Path, command: Callable[[int], list[str]] | None = None
+) -> Iterator[Server]:
+    """Run `mmds-dashboard` on `serving_file` (or `command(port)`) on an ephemeral loopback
+    port until the block ends."""
     port = free_port()
-    command = [
-        str(Path(sys.executable).with_name("mmds-dashboard")),
-        "--port",
-        str(port),
-        "--serving-file",
-        str(serving_file),
-    ]
+    command = (command or dashboard_command(serving_file))(port)
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 (the project's own console script)
             command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -101,14 +144,14 @@ def _wait_healthy(server: Server) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"mmds-dashboard exited:\n{server.log.read_text()}")
+            raise RuntimeError(f"the server exited:\n{server.log.read_text()}")
         try:
             with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as reply:  # noqa: S310 (loopback http)
                 if reply.status == 200:
                     return
         except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"mmds-dashboard did not answer within {START_TIMEOUT_S} s")
+            time.sleep(0.1)
+    raise TimeoutError(f"the server did not answer within {START_TIMEOUT_S} s")
 
 
 @contextmanager
@@ -124,6 +167,22 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+def settle(page: Page, url: str, title: str, elements: list[str]) -> float:
+    """Open `url` and wait until the page has settled: its title and `elements` shown, the
+    script finished (Streamlit's status widget gone), every chart drawn. Returns the seconds
+    from the start of navigation."""
+    started = time.perf_counter()
+    page.goto(url)
+    page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+    for test_id in elements:
+        page.locator(f'[data-testid="{test_id}"]').first.wait_for(timeout=60_000)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached")
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    for i in range(charts.count()):
+        charts.nth(i).locator("canvas, svg").first.wait_for(timeout=30_000)
+    return time.perf_counter() - started
+
+
 @dataclass
 class Visit:
     """What one page showed."""
@@ -132,6 +191,7 @@ class Visit:
     charts: int
     map_coloured_pixels: int
     exceptions: int
+    overflow: list[str]
     screenshot: Path
 
 
@@ -144,23 +204,27 @@ class Session:
     requested_hosts: set[str] = field(default_factory=set)
 
     def visit(self, url_path: str, screenshot: Path) -> Visit:
-        """Open a page, wait until it has rendered, screenshot it and report what it shows."""
-        self.page.goto(f"{self.base_url}/{url_path}")
-        self.page.get_by_role("heading", name=PAGES[url_path]).first.wait_for(timeout=60_000)
-        for test_id in PAGE_ELEMENTS[url_path]:
-            self.page.locator(f'[data-testid="{test_id}"]').first.wait_for(timeout=60_000)
-        self.page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached")
+        """Open a page, wait until it has settled, screenshot it and report what it shows."""
+        settle(self.page, f"{self.base_url}/{url_path}", PAGES[url_path], PAGE_ELEMENTS[url_path])
+        return self.inspect(screenshot)
+
+    def inspect(self, screenshot: Path) -> Visit:
+        """Screenshot the settled page and report what it shows."""
+        self.page.wait_for_timeout(600)  # let Vega finish its transitions
         charts = self.page.locator('[data-testid="stVegaLiteChart"]')
-        for i in range(charts.count()):
-            charts.nth(i).locator("canvas, svg").first.wait_for(timeout=30_000)
-        deck = self.page.locator('[data-testid="stDeckGlJsonChart"]')
         coloured = 0
-        if deck.count():
-            deck.locator("canvas").first.wait_for(timeout=30_000)
-            time.sleep(1.5)  # let deck.gl draw its layers
-            coloured = _coloured_pixels(deck.first.screenshot())
-        self.page.wait_for_timeout(800)
-        self.page.screenshot(path=str(screenshot), full_page=True)
+        if "neighbourhoods" in self.page.url and charts.count():
+            coloured = _coloured_pixels(charts.first.screenshot())
+        # Streamlit scrolls its main block, not the page: grow the window to the whole page.
+        viewport = self.page.viewport_size
+        height = self.page.evaluate(
+            "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body)"
+            ".scrollHeight"
+        )
+        self.page.set_viewport_size({"width": viewport["width"], "height": min(height, 6000)})
+        self.page.wait_for_timeout(400)
+        self.page.screenshot(path=str(screenshot))
+        self.page.set_viewport_size(viewport)
         metrics = {}
         for metric in self.page.locator('[data-testid="stMetric"]').all():
             label = metric.locator('[data-testid="stMetricLabel"]').inner_text().strip()
@@ -170,14 +234,15 @@ class Session:
             charts=charts.count(),
             map_coloured_pixels=coloured,
             exceptions=self.page.locator('[data-testid="stException"]').count(),
+            overflow=self.page.evaluate(_OVERFLOW_JS),
             screenshot=screenshot,
         )
 
 
 @contextmanager
-def session(browser: Browser, base_url: str) -> Iterator[Session]:
+def session(browser: Browser, base_url: str, viewport: dict[str, int] = WIDE) -> Iterator[Session]:
     """A fresh browser context on `base_url` that records the host of every request."""
-    context = browser.new_context(viewport=VIEWPORT)
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     recorder = Session(page=page, base_url=base_url)
     page.on("request", lambda request: recorder.requested_hosts.add(_host(request.url)))
@@ -193,40 +258,51 @@ def _host(url: str) -> str:
 
 
 def _coloured_pixels(png: bytes) -> int:
-    """Pixels that are clearly red (the map's request circles)."""
+    """Pixels that are clearly coloured (the map's areas), not white, grey or black."""
     from io import BytesIO
 
     from PIL import Image
 
     image = Image.open(BytesIO(png)).convert("RGB")
-    return sum(1 for r, g, b in image.get_flattened_data() if r > 150 and g < 120 and b < 120)
+    return sum(1 for r, g, b in image.get_flattened_data() if max(r, g, b) - min(r, g, b) > 40)
+
+
+def synthetic_file(path: Path, requests: int) -> Path:
+    """A synthetic serving file of `requests` requests since 2022 with the real boundaries,
+    marked as sample data."""
+    from mmds_dashboard.synthetic import SyntheticSpec, write_synthetic_serving_file
+
+    spec = SyntheticSpec(
+        requests=requests, first_date=date(2022, 1, 1), boundaries=BOUNDARIES, is_sample=True
+    )
+    return write_synthetic_serving_file(path, spec)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Screenshot every dashboard page.")
     parser.add_argument("--serving-file", type=Path, help="serve this file (default: synthetic)")
     parser.add_argument(
-        "--requests", type=int, default=150_000, help="size of the synthetic file (default 150k)"
+        "--requests", type=int, default=1_000_000, help="size of the synthetic file (default 1M)"
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "docs")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="dashboard-screenshots-") as scratch:
-        serving_file = args.serving_file
-        if serving_file is None:
-            from mmds_dashboard.synthetic import SyntheticSpec, write_synthetic_serving_file
-
-            serving_file = write_synthetic_serving_file(
-                Path(scratch) / "serving.duckdb", SyntheticSpec(requests=args.requests)
-            )
+        serving_file = args.serving_file or synthetic_file(
+            Path(scratch) / "serving.duckdb", args.requests
+        )
         with (
             serve(serving_file, Path(scratch) / "server.log") as server,
             chromium() as browser,
-            session(browser, server.url) as tab,
         ):
-            for url_path in PAGES:
-                visit = tab.visit(url_path, args.out / f"{url_path or 'overview'}.png")
-                print(f"{visit.screenshot}: {visit.charts} charts, {len(visit.metrics)} metrics")
+            for viewport, suffix in ((WIDE, ""), (PHONE, "-phone")):
+                with session(browser, server.url, viewport) as tab:
+                    for url_path in PAGES:
+                        name = f"{url_path or 'overview'}{suffix}.png"
+                        visit = tab.visit(url_path, args.out / name)
+                        print(
+                            f"{visit.screenshot}: {visit.charts} charts, overflow {visit.overflow}"
+                        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,14 +16,35 @@ from mmds_dashboard.synthetic import SyntheticSpec, write_synthetic_serving_file
 from streamlit.testing.v1 import AppTest
 
 APP_TIMEOUT_S = 60
+# The real local-area boundaries, committed as the fake portal's data: read by path, since the
+# dashboard imports no other package.
+BOUNDARIES = (
+    Path(__file__).resolve().parents[3]
+    / "packages/ingest/src/mmds_ingest/fake_portal/data/local-area-boundary.geojson"
+)
+SPEC = SyntheticSpec(boundaries=BOUNDARIES)
+
+
+@pytest.fixture(scope="session")
+def spec() -> SyntheticSpec:
+    """The fixture's spec: 6,000 requests, the real boundaries, the newest day partial."""
+    return SPEC
+
+
+@pytest.fixture(scope="session")
+def boundaries_by_name() -> dict[str, list[list[float]]]:
+    """Each local area's outer ring, as the committed GeoJSON gives it."""
+    collection = json.loads(BOUNDARIES.read_text(encoding="utf-8"))
+    return {
+        f["properties"]["name"]: f["geometry"]["coordinates"][0] for f in collection["features"]
+    }
 
 
 @pytest.fixture(scope="session")
 def serving_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A published serving file of 6,000 requests (read-only for the tests that share it)."""
-    return write_synthetic_serving_file(
-        tmp_path_factory.mktemp("serving") / "serving.duckdb", SyntheticSpec()
-    )
+    """A published serving file of 6,000 requests with the real boundaries, its newest day
+    partial (read-only for the tests that share it)."""
+    return write_synthetic_serving_file(tmp_path_factory.mktemp("serving") / "serving.duckdb", SPEC)
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
-"""Filters in the sidebar and the URL: shared links reproduce a view; hostile values do no harm."""
+"""Filters in their popover and the URL: shared links reproduce a view; hostile values do no
+harm; a filter set on one page holds on every page."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -83,7 +85,7 @@ def test_hostile_url_values_are_ignored_and_never_echoed(make_app, serving_file)
         },
     ).run()
     assert not app.exception
-    warnings = [w.value for w in app.sidebar.get("alert")] or [w.value for w in app.warning]
+    warnings = [w.value for w in app.warning]
     text = " ".join(warnings)
     assert "Ignored 8 `area` value(s)" in text
     assert "is not a date" in text
@@ -103,11 +105,12 @@ def test_hostile_values_reach_sql_only_as_parameters(serving_file, sql) -> None:
         channels=tuple(HOSTILE),
     )
     with read_only_connection(serving_file) as con:
-        overview = queries.load_overview(con, hostile)
-        types = queries.load_request_types(con, hostile)
-        areas = queries.load_neighbourhoods(con, hostile)
-    assert overview.kpis["opened"] == 0
-    assert types.types.empty and areas.cells.empty
+        overview = queries.load_overview(con, hostile, None)
+        types = queries.load_request_types(con, hostile, None)
+        areas = queries.load_neighbourhoods(con, hostile, None)
+        fact_only = queries.load_overview(con, replace(hostile, channels=()), None)
+    assert overview.kpis["opened"] == 0 and fact_only.kpis["opened"] == 0
+    assert types.types.empty and areas.points is None
     assert sql("SELECT count(*) FROM gold.fct_service_requests")[0] == (before,)
 
 
@@ -128,16 +131,18 @@ def test_a_shared_link_filters_every_number(make_app, serving_file, sql) -> None
         """
     )[0]
     assert _opened(app) == expected
-    assert app.sidebar.multiselect[0].value == ["Downtown", "Kitsilano"]
+    assert app.multiselect[0].value == ["Downtown", "Kitsilano"]
     assert _url_values(app, "area") == ["Downtown", "Kitsilano"]
     app.switch_page("views/request_types.py").run()
-    assert app.dataframe[0].value["opened"].sum() == expected
+    table = next(m.value for m in app.markdown if m.value.startswith("| Request type"))
+    opened = [line.split(" | ")[1] for line in table.splitlines()[2:]]
+    assert sum(int(n.replace(",", "")) for n in opened) == expected
 
 
-def test_a_value_with_a_quote_filters_through_the_sidebar(make_app, serving_file, sql) -> None:
+def test_a_value_with_a_quote_filters_through_the_widgets(make_app, serving_file, sql) -> None:
     app = make_app(serving_file, {"start": "2025-06-01", "end": "2026-11-27"}).run()
     quoted = "Vendor's Street Use Permit Case"
-    types_box = next(m for m in app.sidebar.multiselect if m.label == "Request types")
+    types_box = next(m for m in app.multiselect if m.label == "Request types")
     types_box.set_value([quoted]).run()
     (expected,) = sql(
         "SELECT count(*) FROM gold.fct_service_requests JOIN gold.dim_request_types "
@@ -150,10 +155,23 @@ def test_a_value_with_a_quote_filters_through_the_sidebar(make_app, serving_file
 
 
 @pytest.mark.parametrize("label", ["Local areas", "Departments", "Channels"])
-def test_each_sidebar_filter_changes_the_numbers(make_app, serving_file, label) -> None:
+def test_each_filter_changes_the_numbers(make_app, serving_file, label) -> None:
     app = make_app(serving_file).run()
     everything = _opened(app)
-    box = next(m for m in app.sidebar.multiselect if m.label == label)
+    box = next(m for m in app.multiselect if m.label == label)
     box.set_value([box.options[0]]).run()
     assert not app.exception
     assert 0 < _opened(app) < everything
+
+
+def test_filters_hold_across_pages_without_widgets(make_app, serving_file) -> None:
+    app = make_app(serving_file).run()
+    everything = _opened(app)
+    next(m for m in app.multiselect if m.label == "Channels").set_value(["WEB"]).run()
+    web = _opened(app)
+    assert 0 < web < everything
+    app.switch_page("views/data_health.py").run()  # no filter widgets on this page
+    assert _url_values(app, "channel") == ["WEB"]
+    app.switch_page("views/overview.py").run()
+    assert _opened(app) == web
+    assert next(m for m in app.multiselect if m.label == "Channels").value == ["WEB"]

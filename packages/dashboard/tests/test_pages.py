@@ -2,18 +2,58 @@
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
+from mmds_dashboard.formatting import pacific_time
+from mmds_dashboard.synthetic import write_synthetic_serving_file
 
 PAGES = [
     "views/overview.py",
     "views/neighbourhoods.py",
     "views/request_types.py",
     "views/data_health.py",
+    "views/about.py",
 ]
 
 
-def _metric(app, label: str) -> str:
-    return next(m for m in app.metric if m.label == label).value
+def _metric(app, label: str):
+    return next(m for m in app.metric if m.label == label)
+
+
+def _unescape(markdown: str) -> str:
+    """Text as a reader sees it from the escaped Markdown of a cell."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
+
+
+def _markdown_rows(markdown: str) -> list[list[str]]:
+    """The body rows of a Markdown table, cells unescaped."""
+    lines = [line for line in markdown.splitlines() if line.startswith("|")][2:]
+    return [[_unescape(cell.strip()) for cell in line.strip("|").split(" | ")] for line in lines]
+
+
+def _in_order(node):
+    """The elements under `node` in the order a reader sees them."""
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for key in sorted(children):
+        yield from _in_order(children[key])
+
+
+def _table_after(app, heading: str) -> list[list[str]]:
+    """The rows of the first Markdown table after the subheader `heading`."""
+    seen = False
+    for element in _in_order(app.main):
+        kind, value = getattr(element, "type", None), str(getattr(element, "value", ""))
+        seen = seen or (kind == "subheader" and value == heading)
+        if seen and kind == "markdown" and value.lstrip().startswith("|"):
+            return _markdown_rows(value)
+    raise AssertionError(f"no table after {heading!r}")
 
 
 @pytest.fixture
@@ -39,9 +79,9 @@ def test_overview_kpis_equal_direct_queries(app, sql, default_range) -> None:
     (opened, closed, backlog, median, p90) = sql(
         """
         SELECT count(*) FILTER (WHERE opened_date_local BETWEEN $1 AND $2),
-               count(*) FILTER (WHERE closed_date BETWEEN $1 AND $2),
+               count(*) FILTER (WHERE closed_date BETWEEN $1 AND $2 AND NOT is_open),
                count(*) FILTER (WHERE opened_date_local <= $2
-                                  AND (closed_date IS NULL OR closed_date > $2)),
+                                  AND (is_open OR closed_date > $2)),
                quantile_cont(days_to_close, 0.5) FILTER (
                    WHERE closed_date BETWEEN $1 AND $2 AND days_to_close >= 0),
                quantile_cont(days_to_close, 0.9) FILTER (
@@ -50,32 +90,73 @@ def test_overview_kpis_equal_direct_queries(app, sql, default_range) -> None:
         """,
         [start, end],
     )[0]
-    assert _metric(app, "Requests opened") == f"{opened:,}"
-    assert _metric(app, "Requests closed") == f"{closed:,}"
-    assert _metric(app, "Open backlog at end") == f"{backlog:,}"
-    assert _metric(app, "Median days to close") == f"{median:,.1f}"
-    assert _metric(app, "P90 days to close") == f"{p90:,.1f}"
+    assert _metric(app, "Requests opened").value == f"{opened:,}"
+    assert _metric(app, "Requests closed").value == f"{closed:,}"
+    assert _metric(app, "Open at end").value == f"{backlog:,}"
+    assert _metric(app, "Median days to close").value == f"{median:,.1f}"
+    assert _metric(app, "P90 days to close").value == f"{p90:,.1f}"
 
 
-def test_overview_change_is_versus_the_previous_period(app, sql, default_range) -> None:
-    start, _ = default_range
-    (previous,) = sql(
-        "SELECT count(*) FROM gold.fct_service_requests "
-        "WHERE opened_date_local BETWEEN $1::DATE - 90 AND $1::DATE - 1",
-        [start],
-    )[0]
-    current = int(_metric(app, "Requests opened").replace(",", ""))
-    delta = next(m for m in app.metric if m.label == "Requests opened").delta
-    assert delta.startswith(f"{current - previous:+,}")
-
-
-def test_overview_banner_series_and_channels(app, sql, default_range, shown_text) -> None:
+def test_changes_leave_out_the_partial_newest_day(app, sql, default_range, shown_text) -> None:
     start, end = default_range
-    (published_at, load_id) = sql("SELECT published_at, load_id FROM meta.publish")[0]
-    assert f"Published {published_at:%Y-%m-%d %H:%M} UTC" in shown_text(app)
-    assert load_id in shown_text(app)
-    assert len(app.get("vega_lite_chart")) == 2
-    channels = app.dataframe[0].value
+    (compared, previous) = sql(
+        "SELECT count(*) FILTER (WHERE opened_date_local BETWEEN $1 AND $2::DATE - 1), "
+        "count(*) FILTER (WHERE opened_date_local BETWEEN $1::DATE - 89 AND $1::DATE - 1) "
+        "FROM gold.fct_service_requests",
+        [start, end],
+    )[0]
+    delta = _metric(app, "Requests opened").delta
+    assert delta.startswith(f"{compared - previous:+,}"), delta
+    text = shown_text(app)
+    assert f"Changes compare {start} to {end - timedelta(days=1)} (89 days)" in text
+    assert f"{end} is partial (data until 2026-11-27 14:00 PST)" in text
+
+
+def test_overview_names_times_in_pacific_time(app, shown_text) -> None:
+    text = shown_text(app)
+    # published 2026-11-27 22:30 UTC
+    assert "Published 2026-11-27 14:30 PST (Pacific time)" in text
+    assert "UTC" not in text
+
+
+def test_overview_shows_what_is_asked_for_and_where(app, sql, default_range) -> None:
+    start, end = default_range
+    types = sql(
+        """
+        SELECT d.category, count(*) AS n FROM gold.fct_service_requests f
+        JOIN gold.dim_request_types d USING (request_type_id)
+        WHERE opened_date_local BETWEEN $1 AND $2
+        GROUP BY 1 ORDER BY n DESC, any_value(d.request_type) LIMIT 10
+        """,
+        [start, end],
+    )
+    areas = sql(
+        """
+        SELECT a.local_area_name, count(*) AS n FROM gold.fct_service_requests f
+        JOIN gold.dim_local_areas a USING (local_area_id)
+        WHERE opened_date_local BETWEEN $1 AND $2 AND NOT a.is_unknown
+        GROUP BY 1 ORDER BY n DESC, 1 LIMIT 10
+        """,
+        [start, end],
+    )
+    shown_types = _table_after(app, "What people ask for")
+    shown_areas = _table_after(app, "Where")
+    assert [(row[0], int(row[1].replace(",", ""))) for row in shown_types] == types
+    assert [(row[0], int(row[1].replace(",", ""))) for row in shown_areas] == areas
+    # each with its change and a trend line
+    assert all(re.fullmatch(r"[+-]\d+\.\d%|—", row[2]) for row in shown_types + shown_areas)
+    assert all(row[3].startswith("![") and "data:image/svg+xml" in row[3] for row in shown_types)
+
+
+def test_overview_chart_marks_the_partial_day(app) -> None:
+    (chart,) = app.get("vega_lite_chart")
+    series = json.loads(chart.proto.spec)
+    assert "partial" in {dataset.name for dataset in chart.proto.datasets}, "dashed segment"
+    assert any(layer["mark"].get("filled") is False for layer in series["layer"]), "hollow points"
+
+
+def test_overview_channels_equal_direct_counts(app, sql, default_range) -> None:
+    start, end = default_range
     expected = dict(
         sql(
             "SELECT channel, count(*) FROM gold.fct_service_requests "
@@ -83,9 +164,25 @@ def test_overview_banner_series_and_channels(app, sql, default_range, shown_text
             [start, end],
         )
     )
-    shown = dict(zip(channels["channel"], channels["opened"], strict=True))
+    rows = _table_after(app, "Requests by channel")
+    shown = {row[0]: int(row[1].replace(",", "")) for row in rows}
     assert {channel: n for channel, n in shown.items() if n} == expected
-    assert channels["share"].sum() == pytest.approx(1.0)
+    shares = [float(row[2].rstrip("%")) for row in rows]
+    assert sum(shares) == pytest.approx(100, abs=0.5)
+    assert all(row[3].endswith(" points") for row in rows)
+
+
+def test_sample_badge_shows_only_for_sample_data(make_app, tmp_path, spec, shown_text) -> None:
+    sample = write_synthetic_serving_file(
+        tmp_path / "sample.duckdb", replace(spec, requests=500, is_sample=True)
+    )
+    city = write_synthetic_serving_file(tmp_path / "city.duckdb", replace(spec, requests=500))
+    for page in PAGES:
+        app = make_app(sample).run()
+        app.switch_page(page).run()
+        assert "Sample data" in shown_text(app), page
+    app = make_app(city).run()
+    assert "Sample data" not in shown_text(app)
 
 
 def test_neighbourhoods_ranks_the_22_areas(app, sql, default_range, shown_text) -> None:
@@ -105,21 +202,73 @@ def test_neighbourhoods_ranks_the_22_areas(app, sql, default_range, shown_text) 
     assert len(table) == 22
     assert list(zip(table["local_area"], table["opened"], strict=True)) == expected
     assert list(table["rank"]) == list(range(1, 23))
-    sparklines = zip(table["weekly_opened"], table["opened"], strict=True)
-    assert all(sum(weekly) == opened for weekly, opened in sparklines)
     (unknown,) = sql(
         "SELECT count(*) FROM gold.fct_service_requests "
         "WHERE local_area_id = 0 AND opened_date_local BETWEEN $1 AND $2",
         [start, end],
     )[0]
     assert f"{unknown:,} requests in the range have no local area" in shown_text(app)
-    assert app.get("deck_gl_json_chart")
+
+
+def test_neighbourhoods_trends_count_complete_weeks_only(app, sql, default_range) -> None:
+    start, end = default_range
+    app.switch_page("views/neighbourhoods.py").run()
+    table = app.dataframe[0].value.set_index("local_area")
+    compared_end = end - timedelta(days=1)  # the newest day is partial
+    first_monday = start + timedelta(days=(7 - start.weekday()) % 7)
+    last_sunday = compared_end - timedelta(days=(compared_end.weekday() + 1) % 7)
+    weeks = ((last_sunday - first_monday).days + 1) // 7
+    counts = dict(
+        sql(
+            """
+            SELECT a.local_area_name, count(*) FROM gold.fct_service_requests f
+            JOIN gold.dim_local_areas a USING (local_area_id)
+            WHERE opened_date_local BETWEEN $1 AND $2 GROUP BY 1
+            """,
+            [first_monday, last_sunday],
+        )
+    )
+    for area, row in table.iterrows():
+        assert len(row["trend"]) == weeks, area
+        assert sum(row["trend"]) == counts.get(area, 0), area
+
+
+def test_neighbourhoods_map_draws_the_city_offline(app) -> None:
+    app.switch_page("views/neighbourhoods.py").run()
+    (chart,) = app.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    shapes = spec["datasets"]["shapes"]
+    assert len(shapes) == 22
+    assert {f["geometry"]["type"] for f in shapes} <= {"Polygon", "MultiPolygon"}
+    assert not re.search(r'"(url|href)"\s*:', chart.proto.spec), "the map fetches nothing"
+    legends = re.findall(r'"legend"\s*:\s*\{[^}]*"format"', chart.proto.spec)
+    assert legends, "the colour scale has a formatted legend"
+
+
+def test_a_picked_area_zooms_the_map_and_shows_its_requests(
+    make_app, serving_file, sql, default_range
+) -> None:
+    start, end = default_range
+    app = make_app(serving_file, {"area": "Kitsilano"}).run()
+    app.switch_page("views/neighbourhoods.py").run()
+    (chart,) = app.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    assert "fit" in spec["projection"], "zoomed to the area"
+    assert "points" in {dataset.name for dataset in chart.proto.datasets}
+    assert len(spec["layer"]) == 3
+    (located,) = sql(
+        "SELECT count(*) FROM gold.fct_service_requests JOIN gold.dim_local_areas "
+        "USING (local_area_id) WHERE local_area_name = 'Kitsilano' AND has_location "
+        "AND opened_date_local BETWEEN $1 AND $2",
+        [start, end],
+    )[0]
+    assert located > 0
+    assert any(b.proto.label == "Show the whole city" for b in app.button)
 
 
 def test_request_types_marks_deprecated_and_times(app, sql, default_range) -> None:
     start, end = default_range
     app.switch_page("views/request_types.py").run()
-    table = app.dataframe[0].value.set_index("request_type")
     expected = sql(
         """
         SELECT d.request_type, d.is_deprecated,
@@ -135,31 +284,51 @@ def test_request_types_marks_deprecated_and_times(app, sql, default_range) -> No
         """,
         [start, end],
     )
-    assert len(table) == len(expected)
-    for request_type, deprecated, opened, median, p90 in expected:
-        row = table.loc[request_type]
-        assert (bool(row["is_deprecated"]), int(row["opened"])) == (deprecated, opened)
+    rows = {row[0]: row[1:] for row in _table_after(app, "Days to close by request type")}
+    assert len(rows) == len(expected)
+    names = {
+        request_type: f"{category}{' (deprecated)' if deprecated else ''} · {department}"
+        for request_type, category, deprecated, department in sql(
+            "SELECT request_type, category, is_deprecated, department FROM gold.dim_request_types"
+        )
+    }
+    for request_type, _deprecated, opened, median, p90 in expected:
+        shown_opened, shown_median, shown_p90 = rows[names[request_type]]
+        assert shown_opened == f"{opened:,}"
         if median is not None:
-            assert row["median_days_to_close"] == pytest.approx(median)
-            assert row["p90_days_to_close"] == pytest.approx(p90)
-    assert table["is_deprecated"].any(), "the fixture has deprecated types in range"
+            assert (shown_median, shown_p90) == (f"{median:,.1f}", f"{p90:,.1f}")
+    assert any("(deprecated)" in name for name in rows), "the fixture has deprecated types"
     assert len(app.get("vega_lite_chart")) == 2
 
 
 def test_data_health_shows_loads_layers_flags_and_tests(app, sql) -> None:
     app.switch_page("views/data_health.py").run()
-    loads, quality, tests = (frame.value for frame in app.dataframe)
-    assert list(loads["load_id"]) == [
-        r[0] for r in sql("SELECT load_id FROM meta.loads ORDER BY started_at DESC")
-    ]
+    loads = _table_after(app, "Load history")
+    started = sql("SELECT started_at, rows_received FROM meta.loads ORDER BY started_at DESC")
+    assert [row[0] for row in loads] == [pacific_time(s) for s, _ in started]
+    assert [row[2].split(" received")[0] for row in loads] == [f"{n:,}" for _, n in started]
+    assert all(re.search(r"took \d", row[1]) for row in loads)
     (closed_before_opened, no_area) = sql(
         "SELECT count(*) FILTER (WHERE is_closed_before_opened), "
         "count(*) FILTER (WHERE local_area_id = 0) FROM gold.fct_service_requests"
     )[0]
-    flags = dict(zip(quality["flag"], quality["requests"], strict=True))
-    assert flags["Closed before opened"] == closed_before_opened
-    assert flags["Without a local area"] == no_area
+    flags = {row[0]: row[1] for row in _table_after(app, "Quality flags")}
+    assert flags["Closed before opened"] == f"{closed_before_opened:,}"
+    assert flags["Without a local area"] == f"{no_area:,}"
+    layers = _table_after(app, "Rows per layer")
+    assert all(re.fullmatch(r"[\d,]+", row[2]) for row in layers)
+    assert any("," in row[2] for row in layers), "thousands separators"
     statuses = dict(sql("SELECT status, count(*) FROM meta.test_results GROUP BY 1"))
-    for status in ("pass", "warn", "fail"):
-        assert _metric(app, f"Tests {status}") == str(statuses.get(status, 0))
-    assert len(tests) == sum(statuses.values())
+    for status, label in (("pass", "passed"), ("warn", "warned"), ("fail", "failed")):
+        assert _metric(app, f"Tests {label}").value == str(statuses.get(status, 0))
+    assert len(_table_after(app, "dbt test outcomes")) == sum(statuses.values()) - statuses["pass"]
+
+
+def test_about_page_names_source_licence_and_refresh(app, shown_text) -> None:
+    app.switch_page("views/about.py").run()
+    text = shown_text(app)
+    assert "https://opendata.vancouver.ca/explore/dataset/3-1-1-service-requests/" in text
+    assert "Open Government Licence - Vancouver" in text
+    assert "Contains information licensed under the Open Government Licence - Vancouver." in text
+    assert "published 2026-11-27 14:30 PST" in text
+    assert "https://opendata.vancouver.ca`" in text  # the portal the data came from

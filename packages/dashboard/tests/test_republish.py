@@ -9,7 +9,7 @@ from mmds_dashboard.synthetic import SyntheticSpec, write_synthetic_serving_file
 
 NEWER = SyntheticSpec(
     requests=4_000, seed=7, published_at=datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
-)
+)  # 01:30 Pacific time
 
 
 def _opened(app) -> int:
@@ -26,7 +26,7 @@ def test_republish_shows_new_data_without_restart(make_app, tmp_path, shown_text
 
     assert not app.exception
     assert _opened(app) > before
-    assert "Published 2026-11-29 09:30 UTC" in shown_text(app)
+    assert "Published 2026-11-29 01:30 PST" in shown_text(app)
 
 
 def test_republish_while_another_reader_still_holds_the_old_file(
@@ -43,6 +43,6 @@ def test_republish_while_another_reader_still_holds_the_old_file(
         app.run()
         assert not app.exception
         assert _opened(app) > before
-        assert "Published 2026-11-29 09:30 UTC" in shown_text(app)
+        assert "Published 2026-11-29 01:30 PST" in shown_text(app)
     finally:
         other_session.close()

@@ -1,6 +1,6 @@
 """Entry file of the dashboard (`streamlit run` this file, or `mmds-dashboard`).
 
-Each rerun: find the serving file and its publish, draw the sidebar filters, run the chosen page.
+Each rerun: find the serving file and its publish, take the reader's filters, run the chosen page.
 Anything that keeps the data from being shown becomes a page that says what to do, never a
 traceback.
 """
@@ -12,8 +12,8 @@ import streamlit as st
 
 from mmds_dashboard import cache
 from mmds_dashboard.context import PageContext, set_page_context
+from mmds_dashboard.filter_bar import current_filters
 from mmds_dashboard.serving import ServingFileUnavailable, publish_marker, serving_file_path
-from mmds_dashboard.sidebar import sidebar_filters
 
 VIEWS = Path(__file__).with_name("views")
 NOT_READY = """
@@ -44,6 +44,7 @@ navigation = st.navigation(
         st.Page(VIEWS / "neighbourhoods.py", title="Neighbourhoods", icon=":material/map:"),
         st.Page(VIEWS / "request_types.py", title="Request types", icon=":material/category:"),
         st.Page(VIEWS / "data_health.py", title="Data health", icon=":material/monitor_heart:"),
+        st.Page(VIEWS / "about.py", title="About", icon=":material/info:"),
     ]
 )
 path = serving_file_path()
@@ -52,7 +53,7 @@ try:
     options = cache.filter_options(marker)
     if options is None:
         raise ServingFileUnavailable(f"The serving file `{path}` holds no requests yet.")
-    set_page_context(PageContext(marker, options, sidebar_filters(options)))
+    set_page_context(PageContext(marker, options, current_filters(options)))
     navigation.run()
 except ServingFileUnavailable as error:
     _not_ready(str(error), path)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+
+from mmds_dashboard.formatting import pacific
 
 DEFAULT_RANGE_DAYS = 90
 MAX_URL_VALUE_CHARS = 200
@@ -26,7 +28,7 @@ _LABELS = {
 
 @dataclass(frozen=True)
 class FilterOptions:
-    """The values a filter can take in the published data."""
+    """The values a filter can take in the published data, and when that data ends."""
 
     first_date: date
     last_date: date
@@ -34,6 +36,13 @@ class FilterOptions:
     departments: tuple[str, ...]
     request_types: tuple[str, ...]
     channels: tuple[str, ...]
+    data_until: datetime | None = None  # the newest source change the data holds
+
+    @property
+    def partial_day(self) -> date | None:
+        """`last_date` when the data was taken before that day ended (Pacific time)."""
+        until = pacific(self.data_until)
+        return self.last_date if until is not None and until.date() <= self.last_date else None
 
 
 @dataclass(frozen=True)
@@ -54,10 +63,6 @@ class Filters:
     def days(self) -> int:
         """Number of days in the range, both ends included."""
         return (self.end - self.start).days + 1
-
-    def previous_period(self) -> tuple[date, date]:
-        """The range of the same length that ends the day before `start`."""
-        return self.start - timedelta(days=self.days), self.start - timedelta(days=1)
 
     def without_areas(self) -> Filters:
         """The same filters for every local area."""

@@ -1,27 +1,40 @@
-"""The dashboard's query layer: every number on every page comes from a function here.
+"""The dashboard's query layer: every number about requests on every page comes from here.
 
 All SQL is constant text; filter values are bound as named parameters and never reach the SQL.
-The filter logic lives once, in the `scoped(...)` table macro (a temporary macro of the
-connection), so every query scopes requests the same way. Each `load_*` function runs the queries
-behind one page on one connection; `bench/dashboard.py` times exactly these.
+The filters live once, in temporary table macros of the connection:
+
+- `scoped(...)`: the requests of `gold.fct_service_requests` matching every filter but the dates;
+- `daily(...)`: requests opened and closed per local day, area and request type. This is
+  `gold.agg_requests_daily`, dbt's one definition of "opened per day", whenever it answers the
+  question: it has no channel, and a request's department can differ from its type's, so with a
+  channel or department filter the same counts are computed from the matching requests, by the
+  definition of that model (a test proves both give the same numbers);
+- `backlog(...)`: requests open at the end of the range, of the compared days and of the
+  previous period, per area and type, likewise.
+
+Counts, rankings, trends and the map's choropleth read `daily`; only what an aggregate cannot
+answer scans the fact (quantiles of days to close, channels, departments, the map's points).
+Each `load_*` function runs the queries behind one page on one connection; `bench/dashboard.py`
+times exactly these.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from mmds_dashboard.filters import FilterOptions, Filters
+from mmds_dashboard.periods import Grain, Periods, periods, series_grain, trend_grain
 
-Grain = Literal["day", "week"]
-MAP_CELL_DEGREES = 0.002  # about 200 m north-south: Vancouver fits in a few thousand cells
+MAP_CELL_DEGREES = 0.001  # about 110 m north-south, 70 m east-west: the map's point detail
+TOP = 10
 
-# Requests matching the dimension filters (not the dates: queries compare dates themselves).
-_SCOPED_MACRO = """
+_MACROS = """
 CREATE OR REPLACE TEMP MACRO scoped(areas, departments, request_types, channels) AS TABLE
 SELECT f.*
 FROM gold.fct_service_requests AS f
@@ -32,22 +45,132 @@ WHERE (len(areas) = 0 OR f.local_area_id IN (
   AND (len(request_types) = 0 OR f.request_type_id IN (
         SELECT request_type_id FROM gold.dim_request_types
         WHERE list_contains(request_types, request_type)))
-  AND (len(channels) = 0 OR list_contains(channels, f.channel))
-"""
-_SCOPE = (
-    "scoped($areas::VARCHAR[], $departments::VARCHAR[], "
-    "$request_types::VARCHAR[], $channels::VARCHAR[])"
+  AND (len(channels) = 0 OR list_contains(channels, f.channel));
+
+CREATE OR REPLACE TEMP MACRO fact_daily(areas, departments, request_types, channels) AS TABLE
+SELECT date_local, local_area_id, request_type_id,
+       sum(opened)::BIGINT AS opened_count, sum(closed)::BIGINT AS closed_count
+FROM (
+    SELECT opened_date_local AS date_local, local_area_id, request_type_id,
+           1 AS opened, 0 AS closed
+    FROM scoped(areas, departments, request_types, channels)
+    WHERE opened_date_local IS NOT NULL
+    UNION ALL
+    SELECT closed_date, local_area_id, request_type_id, 0, 1
+    FROM scoped(areas, departments, request_types, channels)
+    WHERE NOT coalesce(is_open, true) AND closed_date IS NOT NULL
 )
+GROUP BY ALL;
+
+CREATE OR REPLACE TEMP MACRO fact_backlog(areas, departments, request_types, channels,
+                                         day, cmp_day, prev_day) AS TABLE
+SELECT local_area_id, request_type_id,
+       count(*) FILTER (WHERE opened_date_local <= day
+                          AND (coalesce(is_open, true) OR closed_date > day))
+           AS open_backlog_count,
+       count(*) FILTER (WHERE opened_date_local <= cmp_day
+                          AND (coalesce(is_open, true) OR closed_date > cmp_day))
+           AS open_backlog_cmp,
+       count(*) FILTER (WHERE opened_date_local <= prev_day
+                          AND (coalesce(is_open, true) OR closed_date > prev_day))
+           AS open_backlog_prev
+FROM scoped(areas, departments, request_types, channels)
+GROUP BY ALL;
+"""
+_AGGREGATE_MACROS = """
+CREATE OR REPLACE TEMP MACRO agg_scoped(areas, request_types) AS TABLE
+SELECT d.*
+FROM gold.agg_requests_daily AS d
+WHERE (len(areas) = 0 OR d.local_area_id IN (
+        SELECT local_area_id FROM gold.dim_local_areas
+        WHERE list_contains(areas, local_area_name)))
+  AND (len(request_types) = 0 OR d.request_type_id IN (
+        SELECT request_type_id FROM gold.dim_request_types
+        WHERE list_contains(request_types, request_type)));
+
+CREATE OR REPLACE TEMP MACRO agg_daily(areas, request_types) AS TABLE
+SELECT date_local, local_area_id, request_type_id, opened_count, closed_count
+FROM agg_scoped(areas, request_types);
+
+CREATE OR REPLACE TEMP MACRO agg_backlog(areas, request_types, day, cmp_day, prev_day)
+AS TABLE
+SELECT local_area_id, request_type_id,
+       arg_max(open_backlog_count, date_local) FILTER (WHERE date_local <= day)
+           AS open_backlog_count,
+       arg_max(open_backlog_count, date_local) FILTER (WHERE date_local <= cmp_day)
+           AS open_backlog_cmp,
+       arg_max(open_backlog_count, date_local) FILTER (WHERE date_local <= prev_day)
+           AS open_backlog_prev
+FROM agg_scoped(areas, request_types)
+WHERE date_local <= greatest(day, cmp_day, prev_day)
+GROUP BY ALL;
+"""
+_FILTERS = (
+    "$areas::VARCHAR[], $departments::VARCHAR[], $request_types::VARCHAR[], $channels::VARCHAR[]"
+)
+_AGG_FILTERS = "$areas::VARCHAR[], $request_types::VARCHAR[]"
+_PARAMETER = re.compile(r"\$([a-z_]+)")
 
 
-def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pd.DataFrame:
-    con.execute(_SCOPED_MACRO)
-    return con.execute(sql.replace("{scope}", _SCOPE), params).df()
+@dataclass(frozen=True)
+class Source:
+    """Where the per-day counts come from: dbt's aggregate, or the fact by the same definition."""
+
+    aggregates: bool
+
+    def expand(self, sql: str) -> str:
+        """`sql` with `{requests}`, `{daily}` and `{backlog}` replaced by macro calls."""
+        days = "$end, $cmp_end, $prev_end"
+        if self.aggregates:
+            daily, backlog = f"agg_daily({_AGG_FILTERS})", f"agg_backlog({_AGG_FILTERS}, {days})"
+        else:
+            daily, backlog = f"fact_daily({_FILTERS})", f"fact_backlog({_FILTERS}, {days})"
+        sql = sql.replace("{requests}", f"scoped({_FILTERS})").replace("{daily}", daily)
+        return sql.replace("{backlog}", backlog)
 
 
-def _params(filters: Filters, *, previous: bool = False, **extra: Any) -> dict[str, Any]:
-    """Bound parameters of a query: the filters, the range, the previous period if used."""
-    params = {
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the serving file holds `schema.table`."""
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def column_names(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    """The columns of `schema.table` (empty if there is no such table)."""
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def source(con: duckdb.DuckDBPyConnection, filters: Filters) -> Source:
+    """Prepare the connection's macros and choose where per-day counts come from: the
+    aggregate when it is published and no channel or department filter is set."""
+    con.execute(_MACROS)
+    published = table_exists(con, "gold", "agg_requests_daily")
+    if published:
+        con.execute(_AGGREGATE_MACROS)
+    return Source(aggregates=published and not filters.departments and not filters.channels)
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, src: Source, sql: str, params: dict[str, Any]
+) -> pd.DataFrame:
+    """Run `sql` (expanded for `src`) with exactly the parameters it names."""
+    text = src.expand(sql)
+    used = set(_PARAMETER.findall(text))
+    return con.execute(text, {k: v for k, v in params.items() if k in used}).df()
+
+
+def _params(filters: Filters, spans: Periods | None = None, **extra: Any) -> dict[str, Any]:
+    """Bound parameters: the filters, the range and, with `spans`, the compared periods (empty
+    ones when nothing can be compared)."""
+    params: dict[str, Any] = {
         "areas": list(filters.areas),
         "departments": list(filters.departments),
         "request_types": list(filters.request_types),
@@ -56,17 +179,11 @@ def _params(filters: Filters, *, previous: bool = False, **extra: Any) -> dict[s
         "end": filters.end,
         **extra,
     }
-    if previous:
-        params["prev_start"], params["prev_end"] = filters.previous_period()
+    if spans is not None:
+        nothing = (filters.start, filters.start - timedelta(days=1))
+        params["cmp_start"], params["cmp_end"] = spans.comparison or nothing
+        params["prev_start"], params["prev_end"] = spans.previous or nothing
     return params
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions | None:
@@ -80,6 +197,10 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions | None:
     def column(sql: str) -> tuple[str, ...]:
         return tuple(row[0] for row in con.execute(sql).fetchall())
 
+    publish = publish_info(con)
+    data_until = publish.source_last_modified_at
+    if data_until is not None and publish.published_at is not None:
+        data_until = min(data_until, publish.published_at)  # a stray future stamp is not news
     return FilterOptions(
         first_date=first,
         last_date=last,
@@ -98,79 +219,105 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions | None:
             "SELECT DISTINCT channel FROM gold.fct_service_requests "
             "WHERE channel IS NOT NULL ORDER BY 1"
         ),
+        data_until=data_until,
     )
 
 
 @dataclass(frozen=True)
-class Freshness:
-    """When the serving file was published and how new its data is."""
+class Publish:
+    """When the serving file was published, from what, and how new its data is."""
 
     published_at: datetime | None
     load_id: str | None
     source_last_modified_at: datetime | None
+    portal_url: str | None = None
+    is_sample: bool = False
 
 
-def freshness(con: duckdb.DuckDBPyConnection) -> Freshness:
-    """The publish row of the serving file."""
+def publish_info(con: duckdb.DuckDBPyConnection) -> Publish:
+    """The newest row of `meta.publish` (columns a publish did not write yet read as unknown)."""
+    present = column_names(con, "meta", "publish")
+    optional = [c if c in present else f"NULL AS {c}" for c in ("portal_url", "is_sample")]
     row = con.execute(
-        "SELECT published_at, load_id, source_last_modified_at FROM meta.publish "
-        "ORDER BY published_at DESC LIMIT 1"
+        f"SELECT published_at, load_id, source_last_modified_at, {', '.join(optional)} "  # noqa: S608 (fixed names)
+        "FROM meta.publish ORDER BY published_at DESC LIMIT 1"
     ).fetchone()
-    return Freshness(*row) if row else Freshness(None, None, None)
+    if row is None:
+        return Publish(None, None, None)
+    return Publish(*row[:4], is_sample=bool(row[4]))
 
 
-_KPIS_SQL = """
-SELECT * EXCLUDE (now, prev),
-       now[1] AS median_days_to_close, prev[1] AS median_days_to_close_prev,
-       now[2] AS p90_days_to_close, prev[2] AS p90_days_to_close_prev
-FROM (SELECT
-    count(*) FILTER (WHERE opened_date_local BETWEEN $start AND $end) AS opened,
-    count(*) FILTER (WHERE opened_date_local BETWEEN $prev_start AND $prev_end) AS opened_prev,
-    count(*) FILTER (WHERE closed_date BETWEEN $start AND $end) AS closed,
-    count(*) FILTER (WHERE closed_date BETWEEN $prev_start AND $prev_end) AS closed_prev,
-    count(*) FILTER (WHERE opened_date_local <= $end AND (is_open OR closed_date > $end))
-        AS open_backlog,
-    count(*) FILTER (WHERE opened_date_local <= $prev_end
-                       AND (is_open OR closed_date > $prev_end)) AS open_backlog_prev,
-    quantile_cont(days_to_close, [0.5, 0.9]) FILTER (
-        WHERE closed_date BETWEEN $start AND $end AND NOT is_closed_before_opened) AS now,
-    quantile_cont(days_to_close, [0.5, 0.9]) FILTER (
-        WHERE closed_date BETWEEN $prev_start AND $prev_end AND NOT is_closed_before_opened)
-        AS prev
-FROM {scope}
-WHERE opened_date_local <= $end)
-"""
+def area_boundaries(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
+    """Each known local area with its boundary (GeoJSON text), empty if none was published."""
+    if "boundary_geojson" not in column_names(con, "gold", "dim_local_areas"):
+        return []
+    return con.execute(
+        "SELECT local_area_name, boundary_geojson FROM gold.dim_local_areas "
+        "WHERE NOT is_unknown ORDER BY local_area_name"
+    ).fetchall()
 
 
-def overview_kpis(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, float | None]:
-    """Opened, closed, open backlog at the end, median and p90 days to close (of requests closed
-    in the range, closed-before-opened excluded): each for the range and, with the suffix
-    `_prev`, for the previous period of the same length."""
-    row = _query(con, _KPIS_SQL, _params(filters, previous=True)).iloc[0]
-    return {key: (None if pd.isna(value) else float(value)) for key, value in row.items()}
-
-
-_CHANNELS_SQL = """
+# Opened, closed and open backlog in the range, the compared days and the previous period.
+_COUNTS_SQL = """
 WITH counts AS (
-    SELECT coalesce(channel, 'Unknown') AS channel,
-           count(*) FILTER (WHERE opened_date_local BETWEEN $start AND $end) AS opened,
-           count(*) FILTER (WHERE opened_date_local BETWEEN $prev_start AND $prev_end)
-               AS opened_prev
-    FROM {scope}
-    WHERE opened_date_local BETWEEN $prev_start AND $end
-    GROUP BY ALL
+    SELECT
+        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0)
+            AS opened,
+        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $cmp_start AND $cmp_end), 0)
+            AS opened_cmp,
+        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $prev_start AND $prev_end), 0)
+            AS opened_prev,
+        coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0)
+            AS closed,
+        coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $cmp_start AND $cmp_end), 0)
+            AS closed_cmp,
+        coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $prev_start AND $prev_end), 0)
+            AS closed_prev
+    FROM {daily}
+    WHERE date_local BETWEEN least($prev_start, $start) AND $end
+), backlog AS (
+    SELECT coalesce(sum(open_backlog_count), 0) AS open_backlog,
+           coalesce(sum(open_backlog_cmp), 0) AS open_backlog_cmp,
+           coalesce(sum(open_backlog_prev), 0) AS open_backlog_prev
+    FROM {backlog}
 )
-SELECT channel, opened,
-       opened / nullif(sum(opened) OVER (), 0) AS share,
-       opened_prev / nullif(sum(opened_prev) OVER (), 0) AS share_prev
-FROM counts
-ORDER BY opened DESC, channel
+SELECT * FROM counts CROSS JOIN backlog
+"""
+# Days to close of the requests closed in each span (closed-before-opened left out), as dbt's
+# agg_resolution_times defines them; quantiles do not add up, so these read the fact.
+_CLOSE_TIMES_SQL = """
+SELECT
+    quantile_cont(days_to_close, [0.5, 0.9]) FILTER (WHERE closed_date BETWEEN $start AND $end)
+        AS now,
+    quantile_cont(days_to_close, [0.5, 0.9]) FILTER (
+        WHERE closed_date BETWEEN $cmp_start AND $cmp_end) AS cmp,
+    quantile_cont(days_to_close, [0.5, 0.9]) FILTER (
+        WHERE closed_date BETWEEN $prev_start AND $prev_end) AS prev
+FROM {requests}
+WHERE closed_date BETWEEN least($prev_start, $start) AND $end
+  AND NOT coalesce(is_open, true) AND NOT is_closed_before_opened
 """
 
 
-def channel_shares(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Requests opened per channel with their share, now and in the previous period."""
-    return _query(con, _CHANNELS_SQL, _params(filters, previous=True))
+def kpis(
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters, spans: Periods
+) -> dict[str, float | None]:
+    """Requests opened, closed, open at the end, median and p90 days to close (of requests
+    closed in the range): each for the range, and with the suffixes `_cmp` and `_prev` for the
+    compared days and the previous period (None when nothing can be compared)."""
+    params = _params(filters, spans)
+    counts = _run(con, src, _COUNTS_SQL, params).iloc[0]
+    times = _run(con, src, _CLOSE_TIMES_SQL, params).iloc[0]
+    result: dict[str, float | None] = {k: float(v) for k, v in counts.items()}
+    for suffix, column in (("", "now"), ("_cmp", "cmp"), ("_prev", "prev")):
+        quantiles = times[column]
+        known = quantiles is not None and quantiles is not pd.NA and len(quantiles) == 2
+        median, p90 = (float(q) for q in quantiles) if known else (None, None)
+        result[f"median_days_to_close{suffix}"] = median
+        result[f"p90_days_to_close{suffix}"] = p90
+    if spans.comparison is None:
+        result.update({k: None for k in result if k.endswith(("_cmp", "_prev"))})
+    return result
 
 
 _SERIES_SQL = """
@@ -179,313 +326,362 @@ WITH periods AS (
     FROM generate_series(
         CAST(date_trunc($grain, $start::DATE) AS DATE), $end::DATE,
         to_days(CASE WHEN $grain = 'week' THEN 7 ELSE 1 END)) AS g(p)
-), opened AS (
-    SELECT CAST(date_trunc($grain, opened_date_local) AS DATE) AS period_start, count(*) AS n
-    FROM {scope} WHERE opened_date_local BETWEEN $start AND $end GROUP BY ALL
-), closed AS (
-    SELECT CAST(date_trunc($grain, closed_date) AS DATE) AS period_start, count(*) AS n
-    FROM {scope} WHERE closed_date BETWEEN $start AND $end GROUP BY ALL
+), counts AS (
+    SELECT CAST(date_trunc($grain, date_local) AS DATE) AS period_start,
+           sum(opened_count) AS opened, sum(closed_count) AS closed
+    FROM {daily}
+    WHERE date_local BETWEEN $start AND $end
+    GROUP BY ALL
 )
-SELECT p.period_start, coalesce(o.n, 0) AS opened, coalesce(c.n, 0) AS closed
-FROM periods AS p
-LEFT JOIN opened AS o USING (period_start)
-LEFT JOIN closed AS c USING (period_start)
+SELECT p.period_start, coalesce(c.opened, 0)::BIGINT AS opened,
+       coalesce(c.closed, 0)::BIGINT AS closed
+FROM periods AS p LEFT JOIN counts AS c USING (period_start)
 ORDER BY p.period_start
 """
 
 
 def opened_closed_series(
-    con: duckdb.DuckDBPyConnection, filters: Filters, grain: Grain
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters, spans: Periods, grain: Grain
 ) -> pd.DataFrame:
-    """Requests opened and closed per day or per week (weeks start on Monday) in the range."""
+    """Requests opened and closed per day or week (from Monday) in the range, with `is_partial`
+    marking periods the range cuts or that hold the partial newest day."""
     if grain not in ("day", "week"):
         raise ValueError(f"grain must be 'day' or 'week', not {grain!r}")
-    return _query(con, _SERIES_SQL, _params(filters, grain=grain))
+    frame = _run(con, src, _SERIES_SQL, _params(filters, grain=grain))
+    starts = pd.to_datetime(frame["period_start"]).dt.date
+    frame["is_partial"] = [spans.is_partial(d, grain) for d in starts]
+    return frame
 
 
+# Per area or per request type (`{key}`): opened in the range, the compared days and the
+# previous period, closed in the range, and opened per complete period (the trend).
+_RANKING_CTES = """
+counts AS (
+    SELECT {key} AS key,
+        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0)
+            AS opened,
+        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $cmp_start AND $cmp_end), 0)
+            AS opened_cmp,
+        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $prev_start AND $prev_end), 0)
+            AS opened_prev,
+        coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0)
+            AS closed
+    FROM {daily}
+    WHERE date_local BETWEEN least($prev_start, $start) AND $end
+    GROUP BY 1
+), trend_periods AS (
+    SELECT CAST(p AS DATE) AS period_start
+    FROM generate_series($trend_start::DATE, $trend_end::DATE,
+                         to_days(CASE WHEN $grain = 'week' THEN 7 ELSE 1 END)) AS g(p)
+), trend_counts AS (
+    SELECT {key} AS key, CAST(date_trunc($grain, date_local) AS DATE) AS period_start,
+           sum(opened_count) AS n
+    FROM {daily}
+    WHERE date_local BETWEEN $trend_start AND $trend_end
+    GROUP BY ALL
+), trends AS (
+    SELECT k.key, list(coalesce(c.n, 0)::BIGINT ORDER BY p.period_start) AS trend
+    FROM (SELECT key FROM counts) AS k
+    CROSS JOIN trend_periods AS p
+    LEFT JOIN trend_counts AS c ON c.key = k.key AND c.period_start = p.period_start
+    GROUP BY k.key
+)
+"""
 _AREAS_SQL = """
-WITH requests AS NOT MATERIALIZED (
-    SELECT local_area_id, opened_date_local, closed_date, is_open, days_to_close,
-           is_closed_before_opened
-    FROM {scope}
-    WHERE opened_date_local <= $end
-), weeks AS (
-    SELECT CAST(w AS DATE) AS week
-    FROM generate_series(CAST(date_trunc('week', $start::DATE) AS DATE), $end::DATE,
-                         INTERVAL 7 DAY) AS g(w)
-), weekly AS (
-    SELECT local_area_id, CAST(date_trunc('week', opened_date_local) AS DATE) AS week,
-           count(*) AS n
-    FROM requests WHERE opened_date_local BETWEEN $start AND $end GROUP BY ALL
-), sparklines AS (
-    SELECT a.local_area_id, list(coalesce(w.n, 0) ORDER BY weeks.week) AS weekly_opened
-    FROM gold.dim_local_areas AS a
-    CROSS JOIN weeks
-    LEFT JOIN weekly AS w ON w.local_area_id = a.local_area_id AND w.week = weeks.week
-    GROUP BY a.local_area_id
-), totals AS (
-    SELECT local_area_id,
-           count(*) FILTER (WHERE opened_date_local BETWEEN $start AND $end) AS opened,
-           count(*) FILTER (WHERE opened_date_local BETWEEN $prev_start AND $prev_end)
-               AS opened_prev,
-           count(*) FILTER (WHERE is_open OR closed_date > $end) AS open_backlog,
-           quantile_cont(days_to_close, 0.5) FILTER (
-               WHERE closed_date BETWEEN $start AND $end AND NOT is_closed_before_opened)
-               AS median_days_to_close
-    FROM requests GROUP BY local_area_id
+WITH {ranking}, medians AS (
+    SELECT local_area_id AS key,
+           quantile_cont(days_to_close, 0.5) AS median_days_to_close
+    FROM {requests}
+    WHERE closed_date BETWEEN $start AND $end
+      AND NOT coalesce(is_open, true) AND NOT is_closed_before_opened
+    GROUP BY 1
+), backlog AS (
+    SELECT local_area_id AS key, sum(open_backlog_count) AS open_backlog
+    FROM {backlog} GROUP BY 1
 )
 SELECT a.local_area_name AS local_area, a.is_unknown,
-       coalesce(t.opened, 0) AS opened, coalesce(t.opened_prev, 0) AS opened_prev,
-       coalesce(t.open_backlog, 0) AS open_backlog, t.median_days_to_close,
-       s.weekly_opened
+       coalesce(c.opened, 0)::BIGINT AS opened,
+       coalesce(c.opened_cmp, 0)::BIGINT AS opened_cmp,
+       coalesce(c.opened_prev, 0)::BIGINT AS opened_prev,
+       coalesce(b.open_backlog, 0)::BIGINT AS open_backlog,
+       m.median_days_to_close, coalesce(t.trend, []) AS trend
 FROM gold.dim_local_areas AS a
-LEFT JOIN totals AS t USING (local_area_id)
-LEFT JOIN sparklines AS s USING (local_area_id)
+LEFT JOIN counts AS c ON c.key = a.local_area_id
+LEFT JOIN trends AS t ON t.key = a.local_area_id
+LEFT JOIN medians AS m ON m.key = a.local_area_id
+LEFT JOIN backlog AS b ON b.key = a.local_area_id
+WHERE len($areas::VARCHAR[]) = 0 OR list_contains($areas::VARCHAR[], a.local_area_name)
 ORDER BY a.is_unknown, opened DESC, local_area
-"""
-
-
-def area_ranking(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Every local area (the unknown one last) ranked by requests opened, with the previous
-    period, the open backlog at the end, median days to close and weekly opened counts.
-
-    The area filter is ignored: this table is where areas are chosen."""
-    return _query(con, _AREAS_SQL, _params(filters.without_areas(), previous=True))
-
-
-_MAP_SQL = """
-SELECT a.local_area_name AS local_area, a.is_unknown,
-       round(r.latitude / $cell) * $cell AS cell_latitude,
-       round(r.longitude / $cell) * $cell AS cell_longitude,
-       count(*) AS requests, sum(r.latitude) AS latitude_sum, sum(r.longitude) AS longitude_sum
-FROM {scope} AS r
-JOIN gold.dim_local_areas AS a USING (local_area_id)
-WHERE r.has_location AND r.latitude IS NOT NULL AND r.longitude IS NOT NULL
-  AND r.opened_date_local BETWEEN $start AND $end
-GROUP BY ALL
-"""
-
-
-@dataclass(frozen=True)
-class MapLayers:
-    """Located requests per grid cell, and where to write each area's name."""
-
-    cells: pd.DataFrame
-    labels: pd.DataFrame
-
-
-def map_layers(con: duckdb.DuckDBPyConnection, filters: Filters) -> MapLayers:
-    """Located requests opened in the range, counted per cell of `MAP_CELL_DEGREES`, and each
-    known area's label at the centre of its located requests (one scan for both)."""
-    per_area_cell = _query(con, _MAP_SQL, _params(filters, cell=MAP_CELL_DEGREES))
-    cells = (
-        per_area_cell.groupby(["cell_latitude", "cell_longitude"], as_index=False)["requests"]
-        .sum()
-        .rename(columns={"cell_latitude": "latitude", "cell_longitude": "longitude"})
-    )
-    areas = (
-        per_area_cell[~per_area_cell["is_unknown"].astype(bool)]
-        .groupby("local_area", as_index=False)[["requests", "latitude_sum", "longitude_sum"]]
-        .sum()
-    )
-    labels = pd.DataFrame(
-        {
-            "local_area": areas["local_area"],
-            "latitude": areas["latitude_sum"] / areas["requests"],
-            "longitude": areas["longitude_sum"] / areas["requests"],
-            "requests": areas["requests"],
-        }
-    )
-    return MapLayers(cells=cells, labels=labels)
-
-
+""".replace("{ranking}", _RANKING_CTES.replace("{key}", "local_area_id"))
 _TYPES_SQL = """
-WITH per_type AS (
-    SELECT request_type_id,
-           count(*) FILTER (WHERE opened_date_local BETWEEN $start AND $end) AS opened,
-           count(*) FILTER (WHERE closed_date BETWEEN $start AND $end) AS closed,
-           quantile_cont(days_to_close, [0.5, 0.9]) FILTER (
-               WHERE closed_date BETWEEN $start AND $end AND NOT is_closed_before_opened)
-               AS days_to_close
-    FROM {scope}
-    WHERE opened_date_local BETWEEN $start AND $end OR closed_date BETWEEN $start AND $end
-    GROUP BY request_type_id
+WITH {ranking}, times AS (
+    SELECT request_type_id AS key,
+           quantile_cont(days_to_close, [0.5, 0.9]) AS days_to_close
+    FROM {requests}
+    WHERE closed_date BETWEEN $start AND $end
+      AND NOT coalesce(is_open, true) AND NOT is_closed_before_opened
+    GROUP BY 1
 )
 SELECT d.request_type, d.category, d.department, d.business_unit, d.is_deprecated,
-       t.opened, t.closed, t.days_to_close[1] AS median_days_to_close,
-       t.days_to_close[2] AS p90_days_to_close
-FROM per_type AS t
-JOIN gold.dim_request_types AS d USING (request_type_id)
-WHERE t.opened > 0 OR t.closed > 0
-ORDER BY t.opened DESC, t.closed DESC, d.request_type
+       c.opened::BIGINT AS opened, c.opened_cmp::BIGINT AS opened_cmp,
+       c.opened_prev::BIGINT AS opened_prev, c.closed::BIGINT AS closed,
+       x.days_to_close[1] AS median_days_to_close, x.days_to_close[2] AS p90_days_to_close,
+       coalesce(t.trend, []) AS trend, d.request_type_id
+FROM counts AS c
+JOIN gold.dim_request_types AS d ON d.request_type_id = c.key
+LEFT JOIN trends AS t ON t.key = c.key
+LEFT JOIN times AS x ON x.key = c.key
+WHERE c.opened > 0 OR c.closed > 0
+ORDER BY c.opened DESC, c.closed DESC, d.request_type
+""".replace("{ranking}", _RANKING_CTES.replace("{key}", "request_type_id"))
+
+
+# The Overview's top lists: counts and trends only, all from `daily`.
+_TOP_TYPES_SQL = """
+WITH {ranking}
+SELECT d.category, c.opened::BIGINT AS opened, c.opened_cmp::BIGINT AS opened_cmp,
+       c.opened_prev::BIGINT AS opened_prev, coalesce(t.trend, []) AS trend
+FROM counts AS c
+JOIN gold.dim_request_types AS d ON d.request_type_id = c.key
+LEFT JOIN trends AS t ON t.key = c.key
+WHERE c.opened > 0
+ORDER BY c.opened DESC, d.request_type
+LIMIT $top
+""".replace("{ranking}", _RANKING_CTES.replace("{key}", "request_type_id"))
+_TOP_AREAS_SQL = """
+WITH {ranking}
+SELECT a.local_area_name AS local_area, a.is_unknown, c.opened::BIGINT AS opened,
+       c.opened_cmp::BIGINT AS opened_cmp, c.opened_prev::BIGINT AS opened_prev,
+       coalesce(t.trend, []) AS trend
+FROM counts AS c
+JOIN gold.dim_local_areas AS a ON a.local_area_id = c.key
+LEFT JOIN trends AS t ON t.key = c.key
+WHERE c.opened > 0
+ORDER BY a.is_unknown, c.opened DESC, local_area
+""".replace("{ranking}", _RANKING_CTES.replace("{key}", "local_area_id"))
+
+
+def _ranking_params(filters: Filters, spans: Periods) -> dict[str, Any]:
+    grain = trend_grain(filters)
+    complete = spans.complete_periods(grain) or (filters.start, filters.start - timedelta(days=1))
+    return _params(filters, spans, grain=grain, trend_start=complete[0], trend_end=complete[1])
+
+
+def area_ranking(
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters, spans: Periods
+) -> pd.DataFrame:
+    """Every local area the filters choose (the unknown one last), ranked by requests opened,
+    with the compared and previous counts, the open backlog at the end, median days to close
+    and opened per complete period (`trend`)."""
+    return _run(con, src, _AREAS_SQL, _ranking_params(filters, spans))
+
+
+def top_types(
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters, spans: Periods
+) -> pd.DataFrame:
+    """The `TOP` request types by requests opened, with compared and previous counts and the
+    trend (what the Overview shows of `type_ranking`, without its fact scans)."""
+    return _run(con, src, _TOP_TYPES_SQL, {**_ranking_params(filters, spans), "top": TOP})
+
+
+def top_areas(
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters, spans: Periods
+) -> pd.DataFrame:
+    """The areas with requests opened (the unknown one last), ranked, with compared and
+    previous counts and the trend (the Overview's part of `area_ranking`)."""
+    return _run(con, src, _TOP_AREAS_SQL, _ranking_params(filters, spans))
+
+
+def type_ranking(
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters, spans: Periods
+) -> pd.DataFrame:
+    """Every request type opened or closed in the range, ranked by requests opened, with the
+    compared and previous counts, closed, median and p90 days to close, and the trend."""
+    return _run(con, src, _TYPES_SQL, _ranking_params(filters, spans))
+
+
+_CHANNELS_SQL = """
+WITH counts AS (
+    SELECT coalesce(channel, 'Unknown') AS channel,
+           count(*) FILTER (WHERE opened_date_local BETWEEN $start AND $end) AS opened,
+           count(*) FILTER (WHERE opened_date_local BETWEEN $cmp_start AND $cmp_end)
+               AS opened_cmp,
+           count(*) FILTER (WHERE opened_date_local BETWEEN $prev_start AND $prev_end)
+               AS opened_prev
+    FROM {requests}
+    WHERE opened_date_local BETWEEN least($prev_start, $start) AND $end
+    GROUP BY ALL
+)
+SELECT channel, opened,
+       opened / nullif(sum(opened) OVER (), 0) AS share,
+       opened_cmp / nullif(sum(opened_cmp) OVER (), 0) AS share_cmp,
+       opened_prev / nullif(sum(opened_prev) OVER (), 0) AS share_prev
+FROM counts
+WHERE opened > 0 OR opened_prev > 0
+ORDER BY opened DESC, channel
 """
 
 
-def type_summary(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Per request type: opened and closed in the range, median and p90 days to close."""
-    return _query(con, _TYPES_SQL, _params(filters))
+def channel_shares(
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters, spans: Periods
+) -> pd.DataFrame:
+    """Requests opened per channel with their share in the range, the compared days and the
+    previous period (channels are only on the fact)."""
+    return _run(con, src, _CHANNELS_SQL, _params(filters, spans))
 
 
 _DEPARTMENTS_SQL = """
 SELECT coalesce(department, 'Unknown') AS department, count(*) AS opened,
        count(*) / sum(count(*)) OVER () AS share
-FROM {scope}
+FROM {requests}
 WHERE opened_date_local BETWEEN $start AND $end
 GROUP BY ALL
 ORDER BY opened DESC, department
 """
 
 
-def department_summary(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Requests opened per department in the range, with their share."""
-    return _query(con, _DEPARTMENTS_SQL, _params(filters))
+def department_summary(
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters
+) -> pd.DataFrame:
+    """Requests opened per department (the request's own) in the range, with their share."""
+    return _run(con, src, _DEPARTMENTS_SQL, _params(filters))
 
 
-def load_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every published load, newest first (empty if the audit table was not published)."""
-    if not _table_exists(con, "meta", "loads"):
-        return pd.DataFrame()
-    return con.execute(
-        "SELECT load_id, started_at, finished_at, mode, status, rows_received, rows_inserted, "
-        "rows_updated, rows_unchanged, rows_flagged, portal_total_count, message "
-        "FROM meta.loads ORDER BY started_at DESC"
-    ).df()
-
-
-def layer_row_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Rows per table of each layer (empty if not published)."""
-    if not _table_exists(con, "meta", "layer_row_counts"):
-        return pd.DataFrame(columns=["layer", "table_name", "row_count"])
-    return con.execute(
-        "SELECT layer, table_name, row_count FROM meta.layer_row_counts "
-        "ORDER BY CASE layer WHEN 'bronze' THEN 0 WHEN 'silver' THEN 1 WHEN 'gold' THEN 2 "
-        "ELSE 3 END, table_name"
-    ).df()
-
-
-def dbt_test_results(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
-    """dbt test outcomes of the build that made gold, failures first; None if not published."""
-    if not _table_exists(con, "meta", "test_results"):
-        return None
-    return con.execute(
-        "SELECT status, test_name, model_name, failures FROM meta.test_results "
-        "ORDER BY CASE status WHEN 'fail' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END, test_name"
-    ).df()
-
-
-_QUALITY_SQL = """
-WITH flags AS (
-    SELECT
-        count(*) AS total,
-        count(*) FILTER (WHERE has_quality_issues) AS flagged,
-        count(*) FILTER (WHERE is_closed_before_opened) AS closed_before_opened,
-        count(*) FILTER (WHERE NOT has_location) AS without_location,
-        count(*) FILTER (WHERE local_area_id IN (
-            SELECT local_area_id FROM gold.dim_local_areas WHERE is_unknown)) AS unknown_area,
-        count(*) FILTER (WHERE request_type_id IN (
-            SELECT request_type_id FROM gold.dim_request_types WHERE is_deprecated))
-            AS deprecated_type,
-        count(*) FILTER (WHERE is_open AND opened_date_local < (
-            SELECT max(opened_date_local) FROM gold.fct_service_requests) - 90)
-            AS open_over_90_days
-    FROM gold.fct_service_requests
-)
-SELECT flag, requests, requests / nullif(total, 0) AS share
-FROM flags
-UNPIVOT (requests FOR flag IN (flagged, closed_before_opened, without_location, unknown_area,
-                               deprecated_type, open_over_90_days))
+# Median and p90 days to close per month of closing: dbt's agg_resolution_times, or the same
+# definition over the matching requests when an area, department or channel filter is set.
+_RESOLUTION_AGG_SQL = """
+SELECT month_start, request_type_id, closed_count, median_days_to_close, p90_days_to_close
+FROM gold.agg_resolution_times
+WHERE list_contains($type_ids::VARCHAR[], request_type_id)
+  AND month_start BETWEEN CAST(date_trunc('month', $start::DATE) AS DATE) AND $end
+ORDER BY month_start, request_type_id
 """
-QUALITY_FLAG_LABELS = {
-    "flagged": "Flagged by ingest quality checks",
-    "closed_before_opened": "Closed before opened",
-    "without_location": "Without a location",
-    "unknown_area": "Without a local area",
-    "deprecated_type": "Of a deprecated request type",
-    "open_over_90_days": "Open for more than 90 days",
-}
+_RESOLUTION_FACT_SQL = """
+SELECT CAST(date_trunc('month', closed_date) AS DATE) AS month_start, request_type_id,
+       count(*) AS closed_count,
+       quantile_cont(CASE WHEN NOT is_closed_before_opened THEN days_to_close END, 0.5)
+           AS median_days_to_close,
+       quantile_cont(CASE WHEN NOT is_closed_before_opened THEN days_to_close END, 0.9)
+           AS p90_days_to_close
+FROM {requests}
+WHERE list_contains($type_ids::VARCHAR[], request_type_id)
+  AND NOT coalesce(is_open, true) AND closed_date IS NOT NULL
+  AND closed_date >= CAST(date_trunc('month', $start::DATE) AS DATE)
+  AND closed_date < CAST(date_trunc('month', $end::DATE) AS DATE) + INTERVAL 1 MONTH
+GROUP BY ALL
+ORDER BY month_start, request_type_id
+"""
 
 
-def quality_flags(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Requests (of all published gold, unfiltered) carrying each quality flag."""
-    frame = con.execute(_QUALITY_SQL).df()
-    frame["flag"] = frame["flag"].map(QUALITY_FLAG_LABELS)
-    return frame
+def resolution_by_month(
+    con: duckdb.DuckDBPyConnection, filters: Filters, type_ids: list[str]
+) -> pd.DataFrame:
+    """Median and p90 days to close per whole month of closing overlapping the range, for the
+    request types `type_ids`."""
+    aggregate = table_exists(con, "gold", "agg_resolution_times") and not (
+        filters.areas or filters.departments or filters.channels
+    )
+    src = Source(aggregates=aggregate)
+    sql = _RESOLUTION_AGG_SQL if aggregate else _RESOLUTION_FACT_SQL
+    return _run(con, src, sql, _params(filters, type_ids=type_ids))
+
+
+_MAP_POINTS_SQL = """
+SELECT round(latitude / $cell) * $cell AS latitude,
+       round(longitude / $cell) * $cell AS longitude,
+       count(*) AS requests
+FROM {requests}
+WHERE has_location AND latitude IS NOT NULL AND longitude IS NOT NULL
+  AND opened_date_local BETWEEN $start AND $end
+GROUP BY ALL
+"""
+
+
+def map_points(con: duckdb.DuckDBPyConnection, src: Source, filters: Filters) -> pd.DataFrame:
+    """Located requests opened in the range, counted per cell of `MAP_CELL_DEGREES`."""
+    return _run(con, src, _MAP_POINTS_SQL, _params(filters, cell=MAP_CELL_DEGREES))
 
 
 @dataclass(frozen=True)
 class OverviewData:
     """Everything the Overview page shows."""
 
-    freshness: Freshness
+    publish: Publish
+    periods: Periods
     kpis: dict[str, float | None]
-    channels: pd.DataFrame
     series: pd.DataFrame
+    types: pd.DataFrame
+    areas: pd.DataFrame
+    channels: pd.DataFrame
 
 
 @dataclass(frozen=True)
 class NeighbourhoodsData:
-    """Everything the Neighbourhoods page shows."""
+    """Everything the Neighbourhoods page shows: every area (the area filter only zooms), and
+    the located requests of the chosen areas when few are chosen."""
 
+    periods: Periods
     areas: pd.DataFrame
-    cells: pd.DataFrame
-    labels: pd.DataFrame
+    points: pd.DataFrame | None
 
 
 @dataclass(frozen=True)
 class RequestTypesData:
     """Everything the Request types page shows."""
 
+    periods: Periods
     types: pd.DataFrame
     departments: pd.DataFrame
+    resolution: pd.DataFrame
 
 
-@dataclass(frozen=True)
-class DataHealthData:
-    """Everything the Data health page shows."""
-
-    freshness: Freshness
-    loads: pd.DataFrame
-    layers: pd.DataFrame
-    tests: pd.DataFrame | None
-    quality: pd.DataFrame
+POINT_DETAIL_MAX_AREAS = 3
+RESOLUTION_TYPES = 5
 
 
-def series_grain(filters: Filters) -> Grain:
-    """Days for ranges up to 92 days, weeks beyond."""
-    return "day" if filters.days <= 92 else "week"
-
-
-def load_overview(con: duckdb.DuckDBPyConnection, filters: Filters) -> OverviewData:
+def load_overview(
+    con: duckdb.DuckDBPyConnection, filters: Filters, partial_day: date | None
+) -> OverviewData:
     """The queries behind the Overview page."""
+    spans = periods(filters, partial_day)
+    src = source(con, filters)
     return OverviewData(
-        freshness=freshness(con),
-        kpis=overview_kpis(con, filters),
-        channels=channel_shares(con, filters),
-        series=opened_closed_series(con, filters, series_grain(filters)),
+        publish=publish_info(con),
+        periods=spans,
+        kpis=kpis(con, src, filters, spans),
+        series=opened_closed_series(con, src, filters, spans, series_grain(filters)),
+        types=top_types(con, src, filters, spans),
+        areas=top_areas(con, src, filters, spans),
+        channels=channel_shares(con, src, filters, spans),
     )
 
 
-def load_neighbourhoods(con: duckdb.DuckDBPyConnection, filters: Filters) -> NeighbourhoodsData:
+def load_neighbourhoods(
+    con: duckdb.DuckDBPyConnection, filters: Filters, partial_day: date | None
+) -> NeighbourhoodsData:
     """The queries behind the Neighbourhoods page."""
-    layers = map_layers(con, filters)
-    return NeighbourhoodsData(
-        areas=area_ranking(con, filters), cells=layers.cells, labels=layers.labels
-    )
+    spans = periods(filters, partial_day)
+    everywhere = filters.without_areas()
+    areas = area_ranking(con, source(con, everywhere), everywhere, spans)
+    points = None
+    if 0 < len(filters.areas) <= POINT_DETAIL_MAX_AREAS:
+        points = map_points(con, source(con, filters), filters)
+    return NeighbourhoodsData(periods=spans, areas=areas, points=points)
 
 
-def load_request_types(con: duckdb.DuckDBPyConnection, filters: Filters) -> RequestTypesData:
+def load_request_types(
+    con: duckdb.DuckDBPyConnection, filters: Filters, partial_day: date | None
+) -> RequestTypesData:
     """The queries behind the Request types page."""
+    spans = periods(filters, partial_day)
+    src = source(con, filters)
+    types = type_ranking(con, src, filters, spans)
+    top = list(types["request_type_id"].head(RESOLUTION_TYPES))
     return RequestTypesData(
-        types=type_summary(con, filters), departments=department_summary(con, filters)
-    )
-
-
-def load_data_health(con: duckdb.DuckDBPyConnection) -> DataHealthData:
-    """The queries behind the Data health page (which ignores the filters)."""
-    return DataHealthData(
-        freshness=freshness(con),
-        loads=load_history(con),
-        layers=layer_row_counts(con),
-        tests=dbt_test_results(con),
-        quality=quality_flags(con),
+        periods=spans,
+        types=types,
+        departments=department_summary(con, src, filters),
+        resolution=resolution_by_month(con, filters, top).merge(
+            types[["request_type_id", "category"]], on="request_type_id"
+        ),
     )

@@ -30,16 +30,23 @@ REQUIRED_TABLES = frozenset(
 )
 
 
-def serving_file_path() -> Path:
-    """The serving file to read: `MMDS_SERVING_FILE`, else `$MMDS_DATA_DIR/serving.duckdb`.
+DEFAULT_DATA_DIR = Path("data")
 
-    `MMDS_DATA_DIR` defaults to `./data`; the result is absolute.
-    """
+
+def resolve_serving_file(serving_file: Path | None, data_dir: Path | None) -> Path:
+    """`serving_file` if given, else `serving.duckdb` in `data_dir` (default `./data`),
+    absolute."""
+    path = serving_file or (data_dir or DEFAULT_DATA_DIR) / SERVING_FILE_NAME
+    return path.expanduser().absolute()
+
+
+def serving_file_path() -> Path:
+    """The serving file to read: `MMDS_SERVING_FILE`, else `$MMDS_DATA_DIR/serving.duckdb`."""
     explicit = os.environ.get(SERVING_FILE_ENV)
-    if explicit:
-        return Path(explicit).expanduser().absolute()
-    data_dir = Path(os.environ.get(DATA_DIR_ENV) or "data").expanduser()
-    return (data_dir / SERVING_FILE_NAME).absolute()
+    data_dir = os.environ.get(DATA_DIR_ENV)
+    return resolve_serving_file(
+        Path(explicit) if explicit else None, Path(data_dir) if data_dir else None
+    )
 
 
 class ServingFileUnavailable(Exception):

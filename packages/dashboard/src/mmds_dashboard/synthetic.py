@@ -4,22 +4,29 @@ The pipeline (ingest -> dbt -> publish) builds the real `serving.duckdb`; this m
 stand-in of any size without it, with the source's quirks: requests without a local area, without
 a location, deprecated request types, requests still open, closed-before-opened rows and flagged
 rows. Distributions follow a real extract (channels, areas, 09:00-16:00 peak, weekends at half,
-median close about 2 days and p90 about 16).
+median close about 2 days and p90 about 16). Given the local areas' boundaries (a GeoJSON
+FeatureCollection with `name` and `geo_point_2d` properties, as the portal's `local-area-boundary`
+dataset), located requests lie inside their area's polygon, clustered around a few hot spots as
+real requests cluster along busy streets, and `gold.dim_local_areas` carries the geometry.
+The newest day is partial when the data was cut before it ended (`SyntheticSpec.published_at`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-# (local area, centroid latitude, centroid longitude, relative volume)
+# (local area, centroid latitude, centroid longitude, relative volume); the centroids place
+# requests when no boundaries are given.
 LOCAL_AREAS: tuple[tuple[str, float, float, int], ...] = (
     ("Arbutus Ridge", 49.2458, -123.1612, 168),
     ("Downtown", 49.2803, -123.1161, 789),
@@ -102,7 +109,11 @@ CLOSURE_REASONS: tuple[tuple[str, int], ...] = (
 _HOUR_WEIGHTS = np.array(
     [1, 1, 1, 1, 1, 2, 4, 8, 14, 22, 24, 24, 23, 23, 22, 20, 14, 10, 8, 6, 5, 4, 3, 2], dtype=float
 )
-_VANCOUVER_UTC_OFFSET_HOURS = 8  # standard time; good enough for synthetic instants
+PACIFIC = ZoneInfo("America/Vancouver")
+PORTAL_URL = "https://opendata.vancouver.ca"
+HOT_SPOTS_PER_AREA = 8
+HOT_SPOT_SHARE = 0.5  # of an area's located requests; the rest spread over its whole polygon
+_INSIDE_BATCH = 8_192
 
 
 @dataclass(frozen=True)
@@ -113,8 +124,18 @@ class SyntheticSpec:
     first_date: date = date(2025, 6, 1)
     last_date: date = date(2026, 11, 27)
     seed: int = 311
-    published_at: datetime = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+    # 14:30 Pacific time on `last_date`: the data was cut at 14:00, so the newest day is partial.
+    published_at: datetime = datetime(2026, 11, 27, 22, 30, tzinfo=UTC)
     load_id: str = "load-0005"
+    boundaries: Path | None = None  # GeoJSON FeatureCollection of the 22 local areas
+    is_sample: bool = False
+    portal_url: str = PORTAL_URL
+
+    def cutoff(self) -> datetime:
+        """The newest instant the data holds: half an hour before the publish, at most the end
+        of `last_date` (Pacific time)."""
+        end_of_last_day = datetime.combine(self.last_date + timedelta(days=1), time(), PACIFIC)
+        return min(self.published_at - timedelta(minutes=30), end_of_last_day - timedelta(0, 1))
 
 
 def _weights(values: tuple[tuple, ...], index: int) -> np.ndarray:
@@ -140,16 +161,139 @@ def _opened_days(rng: np.random.Generator, spec: SyntheticSpec) -> np.ndarray:
     return days.to_numpy()[np.sort(picks)]
 
 
-def _fact_frame(spec: SyntheticSpec) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Area:
+    """A local area's boundary (GeoJSON geometry) and the portal's centroid of it."""
+
+    geometry: dict
+    longitude: float
+    latitude: float
+
+
+def _read_boundaries(path: Path) -> dict[str, _Area]:
+    collection = json.loads(Path(path).read_text(encoding="utf-8"))
+    areas = {}
+    for feature in collection["features"]:
+        properties = feature["properties"]
+        point = properties["geo_point_2d"]
+        areas[properties["name"]] = _Area(feature["geometry"], point["lon"], point["lat"])
+    return areas
+
+
+def _polygons(geometry: dict) -> list[list[np.ndarray]]:
+    """The rings of each polygon of a `Polygon` or `MultiPolygon`, as arrays of [lon, lat]."""
+    polygons = (
+        [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    )
+    return [[np.asarray(ring, dtype=float) for ring in polygon] for polygon in polygons]
+
+
+def _inside(lon: np.ndarray, lat: np.ndarray, geometry: dict) -> np.ndarray:
+    """Which points lie inside `geometry` (ray casting, even-odd: holes are outside)."""
+    if len(lon) > _INSIDE_BATCH:  # bounds the points x vertices temporaries
+        return np.concatenate(
+            [
+                _inside(lon[i : i + _INSIDE_BATCH], lat[i : i + _INSIDE_BATCH], geometry)
+                for i in range(0, len(lon), _INSIDE_BATCH)
+            ]
+        )
+    result = np.zeros(len(lon), dtype=bool)
+    for polygon in _polygons(geometry):
+        crossings = np.zeros(len(lon), dtype=bool)
+        for ring in polygon:
+            x0, y0 = ring[:-1, 0], ring[:-1, 1]
+            x1, y1 = ring[1:, 0], ring[1:, 1]
+            straddles = (y0[None, :] > lat[:, None]) != (y1[None, :] > lat[:, None])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x_at = x0 + (lat[:, None] - y0) * (x1 - x0) / (y1 - y0)
+            crossings ^= np.logical_xor.reduce(straddles & (lon[:, None] < x_at), axis=1)
+        result |= crossings
+    return result
+
+
+def _uniform_inside(rng: np.random.Generator, geometry: dict, n: int) -> np.ndarray:
+    """`n` points ([lon, lat] rows) spread uniformly over `geometry`."""
+    rings = [ring for polygon in _polygons(geometry) for ring in polygon]
+    low = np.min([ring.min(axis=0) for ring in rings], axis=0)
+    high = np.max([ring.max(axis=0) for ring in rings], axis=0)
+    points = np.empty((0, 2))
+    while len(points) < n:
+        candidates = rng.uniform(low, high, size=(max(2 * (n - len(points)), 64), 2))
+        points = np.vstack(
+            [points, candidates[_inside(candidates[:, 0], candidates[:, 1], geometry)]]
+        )
+    return points[:n]
+
+
+def _points_in_area(rng: np.random.Generator, area: _Area, n: int) -> np.ndarray:
+    """`n` points inside the area: half around a few hot spots, half anywhere in it."""
+    spots = _uniform_inside(rng, area.geometry, HOT_SPOTS_PER_AREA)
+    clustered = int(n * HOT_SPOT_SHARE)
+    points = [_uniform_inside(rng, area.geometry, n - clustered)]
+    remaining = clustered
+    while remaining:
+        around = spots[rng.integers(0, len(spots), size=remaining)]
+        candidates = around + rng.normal(0, [0.0025, 0.0015], size=(remaining, 2))
+        kept = candidates[_inside(candidates[:, 0], candidates[:, 1], area.geometry)]
+        points.append(kept)
+        remaining -= len(kept)
+    return rng.permutation(np.vstack(points))
+
+
+def _locations(
+    rng: np.random.Generator,
+    area_index: np.ndarray,
+    located: np.ndarray,
+    boundaries: dict[str, _Area] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude of the located requests (NaN elsewhere), inside their area's
+    polygon when the boundaries are known, else scattered around its centroid."""
+    n = len(area_index)
+    if boundaries is None:
+        lat = np.array([a[1] for a in LOCAL_AREAS])[area_index] + rng.normal(0, 0.006, n)
+        lon = np.array([a[2] for a in LOCAL_AREAS])[area_index] + rng.normal(0, 0.008, n)
+        return np.where(located, lon, np.nan), np.where(located, lat, np.nan)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    for i, (name, *_) in enumerate(LOCAL_AREAS):
+        rows = np.flatnonzero((area_index == i) & located)
+        points = _points_in_area(rng, boundaries[name], len(rows))
+        lon[rows], lat[rows] = points[:, 0], points[:, 1]
+    return lon, lat
+
+
+def _utc(local: np.ndarray) -> pd.Series:
+    """Naive Pacific wall-clock times as UTC instants (ambiguous times read as standard time,
+    times skipped by the spring change moved forward)."""
+    return (
+        pd.Series(
+            pd.DatetimeIndex(local).tz_localize(
+                PACIFIC, ambiguous=np.zeros(len(local), dtype=bool), nonexistent="shift_forward"
+            )
+        )
+        .dt.tz_convert("UTC")
+        .reset_index(drop=True)
+    )
+
+
+def _fact_frame(spec: SyntheticSpec, boundaries: dict[str, _Area] | None) -> pd.DataFrame:
     rng = np.random.default_rng(spec.seed)
     n = spec.requests
+    cutoff_local = spec.cutoff().astimezone(PACIFIC).replace(tzinfo=None)
     opened_day = _opened_days(rng, spec)
     hour = rng.choice(24, size=n, p=_HOUR_WEIGHTS / _HOUR_WEIGHTS.sum())
     second = rng.integers(0, 3600, size=n)
     opened_local = (
         opened_day + hour.astype("timedelta64[h]") + second.astype("timedelta64[s]")
     ).astype("datetime64[us]")
-    opened_utc = opened_local + np.timedelta64(_VANCOUVER_UTC_OFFSET_HOURS, "h")
+    # Nothing opened after the cut-off: move such requests into the hours before it.
+    late = opened_local > np.datetime64(cutoff_local)
+    if late.any():
+        since_midnight = (np.datetime64(cutoff_local) - opened_day[late]).astype("timedelta64[s]")
+        offset = rng.integers(0, max(int(since_midnight.astype(int).min()), 1), size=late.sum())
+        opened_local[late] = opened_day[late] + offset.astype("timedelta64[s]")
+        hour[late] = (offset // 3600).astype(hour.dtype)
+    opened_utc = _utc(opened_local)
 
     type_index = rng.choice(len(REQUEST_TYPES), size=n, p=_weights(REQUEST_TYPES, 2))
     types = np.array([t[0] for t in REQUEST_TYPES], dtype=object)[type_index]
@@ -160,8 +304,7 @@ def _fact_frame(spec: SyntheticSpec) -> pd.DataFrame:
     known_area = rng.random(n) >= np.where(located_type, 0.05, 0.45)
     local_area_id = np.where(known_area, area_index + 1, 0)
     has_location = known_area & located_type & (rng.random(n) < 0.8)
-    lat = np.array([a[1] for a in LOCAL_AREAS])[area_index] + rng.normal(0, 0.006, n)
-    lon = np.array([a[2] for a in LOCAL_AREAS])[area_index] + rng.normal(0, 0.008, n)
+    lon, lat = _locations(rng, area_index, has_location, boundaries)
 
     channels = np.array([c[0] for c in CHANNELS], dtype=object)[
         rng.choice(len(CHANNELS), size=n, p=_weights(CHANNELS, 1))
@@ -175,17 +318,16 @@ def _fact_frame(spec: SyntheticSpec) -> pd.DataFrame:
     days_to_close = np.where(before_open, -1, days_to_close)
     opened_date = opened_local.astype("datetime64[D]")
     closed_date = opened_date + days_to_close.astype("timedelta64[D]")
-    is_open = long_open | (closed_date > np.datetime64(spec.last_date))
+    is_open = long_open | (closed_date > np.datetime64(cutoff_local.date()))
     reasons = np.array([r[0] for r in CLOSURE_REASONS], dtype=object)[
         rng.choice(len(CLOSURE_REASONS), size=n, p=_weights(CLOSURE_REASONS, 1))
     ]
     flagged = before_open | (rng.random(n) < 0.004)
-    close_hour = (rng.integers(8, 17, size=n) + _VANCOUVER_UTC_OFFSET_HOURS).astype(
-        "timedelta64[h]"
+    close_hour = rng.integers(8, 17, size=n).astype("timedelta64[h]")
+    closed_local = np.minimum(
+        closed_date.astype("datetime64[us]") + close_hour, np.datetime64(cutoff_local)
     )
-    last_modified = np.where(
-        is_open, opened_utc, closed_date.astype("datetime64[us]") + close_hour
-    ).astype("datetime64[us]")
+    last_modified = _utc(np.where(is_open, opened_local, closed_local).astype("datetime64[us]"))
 
     ids = [hashlib.sha256(f"{spec.seed}:{i}".encode()).hexdigest()[:32] for i in range(n)]
     return pd.DataFrame(
@@ -197,7 +339,7 @@ def _fact_frame(spec: SyntheticSpec) -> pd.DataFrame:
             "channel": channels,
             "status": np.where(is_open, "Open", "Closed"),
             "closure_reason": np.where(is_open, "N/A", reasons),
-            "opened_at": pd.to_datetime(opened_utc).tz_localize("UTC"),
+            "opened_at": opened_utc,
             "opened_date_local": opened_date,
             "opened_hour_local": hour.astype("int32"),
             "closed_date": pd.Series(closed_date).where(~is_open),
@@ -205,7 +347,7 @@ def _fact_frame(spec: SyntheticSpec) -> pd.DataFrame:
             "is_open": is_open,
             "latitude": pd.Series(lat).where(has_location),
             "longitude": pd.Series(lon).where(has_location),
-            "last_modified_at": pd.to_datetime(last_modified).tz_localize("UTC"),
+            "last_modified_at": last_modified,
             "is_closed_before_opened": before_open & ~is_open,
             "has_location": has_location,
             "has_quality_issues": flagged,
@@ -217,7 +359,8 @@ _GOLD_DDL = """
 CREATE SCHEMA gold;
 CREATE SCHEMA meta;
 CREATE TABLE gold.dim_local_areas (
-    local_area_id INTEGER, local_area_name VARCHAR, is_unknown BOOLEAN);
+    local_area_id INTEGER, local_area_name VARCHAR, is_unknown BOOLEAN,
+    boundary_geojson VARCHAR, centroid_latitude DOUBLE, centroid_longitude DOUBLE);
 CREATE TABLE gold.dim_request_types (
     request_type_id VARCHAR, request_type VARCHAR, department VARCHAR, business_unit VARCHAR,
     is_deprecated BOOLEAN, category VARCHAR);
@@ -229,7 +372,8 @@ CREATE TABLE gold.fct_service_requests (
     last_modified_at TIMESTAMPTZ, is_closed_before_opened BOOLEAN, has_location BOOLEAN,
     has_quality_issues BOOLEAN);
 CREATE TABLE meta.publish (
-    published_at TIMESTAMPTZ, load_id VARCHAR, source_last_modified_at TIMESTAMPTZ);
+    published_at TIMESTAMPTZ, load_id VARCHAR, source_last_modified_at TIMESTAMPTZ,
+    portal_url VARCHAR, is_sample BOOLEAN);
 CREATE TABLE meta.loads (
     load_id VARCHAR, mode VARCHAR, status VARCHAR, source_url VARCHAR,
     window_start TIMESTAMPTZ, window_end TIMESTAMPTZ, rows_received BIGINT,
@@ -242,37 +386,57 @@ CREATE TABLE meta.test_results (
     test_name VARCHAR, model_name VARCHAR, status VARCHAR, failures BIGINT);
 """
 
+# The definitions of dbt's gold.agg_requests_daily and gold.agg_resolution_times: a request is
+# in the backlog from its opening day until the day before it closes, a close date before the
+# opening day counts as closing on the opening day, and closed-before-opened requests are left out
+# of the durations.
 _AGGREGATES_SQL = """
 INSERT INTO gold.agg_requests_daily
-WITH events AS (
-    SELECT opened_date_local AS date_local, local_area_id, request_type_id,
-           1 AS opened, 0 AS closed
+WITH requests AS (
+    SELECT local_area_id, request_type_id, opened_date_local,
+           coalesce(is_open, true) AS is_open,
+           CASE WHEN NOT coalesce(is_open, true) THEN closed_date END AS closed_date
     FROM gold.fct_service_requests
+), moves AS (
+    SELECT local_area_id, request_type_id, opened_date_local AS date_local, 1 AS opened,
+           0 AS closed,
+           CASE WHEN is_open THEN 1
+                WHEN closed_date IS NULL OR closed_date <= opened_date_local THEN 0
+                ELSE 1 END AS backlog_change
+    FROM requests WHERE opened_date_local IS NOT NULL
     UNION ALL
-    SELECT closed_date, local_area_id, request_type_id, 0, 1
-    FROM gold.fct_service_requests WHERE closed_date IS NOT NULL
+    SELECT local_area_id, request_type_id, closed_date, 0, 1,
+           CASE WHEN opened_date_local < closed_date THEN -1 ELSE 0 END
+    FROM requests WHERE closed_date IS NOT NULL
 ), daily AS (
-    SELECT date_local, local_area_id, request_type_id,
-           sum(opened)::BIGINT AS opened_count, sum(closed)::BIGINT AS closed_count
-    FROM events GROUP BY ALL
+    SELECT date_local, local_area_id, request_type_id, sum(opened) AS opened_count,
+           sum(closed) AS closed_count, sum(backlog_change) AS backlog_change
+    FROM moves GROUP BY ALL
 )
-SELECT *, (sum(opened_count - closed_count) OVER (
-    PARTITION BY local_area_id, request_type_id ORDER BY date_local))::BIGINT
+SELECT date_local, local_area_id, request_type_id, opened_count::BIGINT,
+       closed_count::BIGINT,
+       (sum(backlog_change) OVER (PARTITION BY local_area_id, request_type_id
+                                  ORDER BY date_local))::BIGINT
 FROM daily;
 INSERT INTO gold.agg_resolution_times
 SELECT date_trunc('month', closed_date)::DATE, request_type_id, count(*),
-       quantile_cont(days_to_close, 0.5), quantile_cont(days_to_close, 0.9)
+       quantile_cont(CASE WHEN NOT is_closed_before_opened THEN days_to_close END, 0.5),
+       quantile_cont(CASE WHEN NOT is_closed_before_opened THEN days_to_close END, 0.9)
 FROM gold.fct_service_requests
-WHERE closed_date IS NOT NULL AND NOT is_closed_before_opened
+WHERE NOT is_open AND closed_date IS NOT NULL
 GROUP BY ALL;
 """
 
 
-def _dims(con: duckdb.DuckDBPyConnection) -> None:
-    areas = [(0, UNKNOWN_AREA, True)] + [
-        (i + 1, name, False) for i, (name, *_) in enumerate(LOCAL_AREAS)
-    ]
-    con.executemany("INSERT INTO gold.dim_local_areas VALUES (?, ?, ?)", areas)
+def _dims(con: duckdb.DuckDBPyConnection, boundaries: dict[str, _Area] | None) -> None:
+    areas = [(0, UNKNOWN_AREA, True, None, None, None)]
+    for i, (name, *_) in enumerate(LOCAL_AREAS):
+        area = boundaries[name] if boundaries else None
+        areas.append(
+            (i + 1, name, False)
+            + ((json.dumps(area.geometry), area.latitude, area.longitude) if area else (None,) * 3)
+        )
+    con.executemany("INSERT INTO gold.dim_local_areas VALUES (?, ?, ?, ?, ?, ?)", areas)
     types = [
         (
             _type_id(name),
@@ -289,11 +453,11 @@ def _dims(con: duckdb.DuckDBPyConnection) -> None:
 
 def _meta(con: duckdb.DuckDBPyConnection, spec: SyntheticSpec) -> None:
     con.execute(
-        "INSERT INTO meta.publish SELECT ?, ?, max(last_modified_at) "
+        "INSERT INTO meta.publish SELECT ?, ?, max(last_modified_at), ?, ? "
         "FROM gold.fct_service_requests",
-        [spec.published_at, spec.load_id],
+        [spec.published_at, spec.load_id, spec.portal_url, spec.is_sample],
     )
-    url = "https://opendata.vancouver.ca/api/explore/v2.1/catalog/datasets/3-1-1-service-requests"
+    url = f"{spec.portal_url}/api/explore/v2.1/catalog/datasets/3-1-1-service-requests"
     loads = []
     finished = spec.published_at - timedelta(minutes=5)
     for k in range(5, 0, -1):
@@ -367,12 +531,13 @@ def write_synthetic_serving_file(path: Path, spec: SyntheticSpec | None = None) 
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
-    facts = _fact_frame(spec)
+    boundaries = _read_boundaries(spec.boundaries) if spec.boundaries else None
+    facts = _fact_frame(spec, boundaries)
     con = duckdb.connect(str(partial))
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(_GOLD_DDL)
-        _dims(con)
+        _dims(con, boundaries)
         con.register("facts", facts)
         con.execute("INSERT INTO gold.fct_service_requests SELECT * FROM facts")
         con.unregister("facts")

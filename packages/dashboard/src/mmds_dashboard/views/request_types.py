@@ -3,22 +3,30 @@
 import streamlit as st
 
 from mmds_dashboard import cache
-from mmds_dashboard.charts import ranked_bars
-from mmds_dashboard.components import csv_download
+from mmds_dashboard.charts import ranked_bars, resolution_chart
+from mmds_dashboard.components import csv_download, figure, no_match, page_header
 from mmds_dashboard.context import page_context
+from mmds_dashboard.filter_bar import filter_bar
+from mmds_dashboard.formatting import date_range, number, plural
+from mmds_dashboard.queries import RESOLUTION_TYPES
+from mmds_dashboard.tables import Column, labelled, markdown_table, text
 
 TOP = 15
 
 context = page_context()
 filters = context.filters
-data = cache.request_types(context.marker, filters)
+data = cache.request_types(context.marker, filters, context.options.partial_day)
 types = data.types
+page_header("Request types", cache.publish(context.marker))
+filter_bar(context.options, filters)
+if not types["opened"].sum():
+    no_match(context.options)
+    st.stop()
 
-st.title("Request types")
 st.caption(
-    f"Requests opened {filters.start} to {filters.end}; resolution times of the requests closed "
-    "in that range (closed-before-opened excluded). Deprecated types (`ZZ OLD -`, `Z -`) are "
-    "marked."
+    f"Requests opened {date_range(filters.start, filters.end)}; days to close of the requests "
+    "closed in that range (closed-before-opened left out). Deprecated types (ZZ OLD -, "
+    "Z -) are marked."
 )
 left, right = st.columns(2)
 with left:
@@ -26,37 +34,72 @@ with left:
     top_types = types.nlargest(TOP, "opened").assign(
         kind=lambda t: t["is_deprecated"].map({True: "deprecated", False: "current"})
     )
-    st.altair_chart(
-        ranked_bars(top_types, "category", "opened", "Requests opened", kind="kind"),
-        width="stretch",
+    figure(
+        ranked_bars(
+            top_types,
+            "category",
+            "opened",
+            "Requests opened",
+            label_title="Request type",
+            kind="kind",
+        ),
     )
 with right:
     st.subheader(f"Top {TOP} departments")
-    st.altair_chart(
-        ranked_bars(data.departments.head(TOP), "department", "opened", "Requests opened"),
-        width="stretch",
+    st.markdown(
+        markdown_table(
+            data.departments.head(TOP),
+            [
+                Column("department", "Department", text),
+                Column("opened", "Requests", number, "right"),
+                Column("share", "Share", lambda v: f"{v:.1%}", "right"),
+            ],
+        )
     )
 
-st.subheader("Resolution times by request type")
+st.subheader("Is closing getting faster?")
+if data.resolution.empty:
+    st.caption("No request of the most requested types was closed in these months.")
+else:
+    st.caption(
+        f"Median days to close per month of closing, for the {RESOLUTION_TYPES} most requested "
+        "types; whole months, so the first and last may reach outside the dates chosen."
+    )
+    figure(resolution_chart(data.resolution), height=380)
+
+st.subheader("Days to close by request type")
 deprecated = types[types["is_deprecated"]]
 if len(deprecated):
     st.caption(
-        f"{int(deprecated['opened'].sum()):,} requests opened in the range use "
-        f"{len(deprecated)} deprecated types: {', '.join(deprecated['request_type'])}."
+        f"{plural(int(deprecated['opened'].sum()), 'request')} opened in the range use "
+        f"{plural(len(deprecated), 'deprecated type')}: {', '.join(deprecated['request_type'])}."
     )
-st.dataframe(
-    types,
-    hide_index=True,
-    column_config={
-        "request_type": "Request type",
-        "category": None,
-        "department": "Department",
-        "business_unit": "Unit",
-        "is_deprecated": st.column_config.CheckboxColumn("Deprecated"),
-        "opened": st.column_config.NumberColumn("Opened", format="localized"),
-        "closed": st.column_config.NumberColumn("Closed", format="localized"),
-        "median_days_to_close": st.column_config.NumberColumn("Median days", format="%.1f"),
-        "p90_days_to_close": st.column_config.NumberColumn("P90 days", format="%.1f"),
-    },
+labels = {
+    "request_type": "Request type",
+    "department": "Department",
+    "is_deprecated": "Deprecated",
+    "opened": "Requests opened",
+    "closed": "Requests closed",
+    "median_days_to_close": "Median days to close",
+    "p90_days_to_close": "P90 days to close",
+}
+shown = types.assign(
+    name=[
+        f"{text(name)}{' (deprecated)' if deprecated else ''} · {text(department)}"
+        for name, deprecated, department in zip(
+            types["category"], types["is_deprecated"], types["department"], strict=True
+        )
+    ]
 )
-csv_download(types, "request-types.csv", "Download table (CSV)")
+st.markdown(
+    markdown_table(
+        shown,
+        [
+            Column("name", "Request type · department", str),
+            Column("opened", "Opened", number, "right"),
+            Column("median_days_to_close", "Median days", lambda v: number(v, decimals=1), "right"),
+            Column("p90_days_to_close", "P90 days", lambda v: number(v, decimals=1), "right"),
+        ],
+    )
+)
+csv_download(labelled(types, labels), "request-types.csv", "Download table (CSV)")
