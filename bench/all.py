@@ -23,7 +23,7 @@ def benchmarks(rows: int) -> dict[str, list[str]]:
         "fake_portal": ["fake_portal.py", "--rows", str(rows)],
         "ingest": ["ingest.py", "--rows", str(rows)],
         "transform": ["transform.py", "--rows", str(rows)],
-        "dashboard": ["dashboard.py", "--requests", str(rows), "--repeats", "5"],
+        "dashboard": ["dashboard.py", "--requests", str(rows), "--repeats", "5", "--no-browser"],
         "pipeline": ["pipeline.py", "--rows", str(max(rows // 5, 1000))],
         "scale": ["scale.py", "--sizes", f"{rows // 4},{rows}"],
     }

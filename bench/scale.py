@@ -99,7 +99,7 @@ def measure(stage: str, data_dir: Path, portal_url: str) -> dict:
     if stage == "dashboard":
         serving = data_dir / "serving.duckdb"
         command = [sys.executable, str(BENCH_DIR / "dashboard.py"), "--serving-file", str(serving)]
-        result, rss, cpu = _child([*command, "--repeats", str(DASHBOARD_REPEATS)])
+        result, rss, cpu = _child([*command, "--repeats", str(DASHBOARD_REPEATS), "--no-browser"])
         pages = [
             key.removesuffix("_p95_ms")
             for key in result
