@@ -22,11 +22,27 @@ def dbt_target_dir(data_dir: Path | str) -> Path:
     return Path(data_dir).expanduser().resolve() / ARTEFACTS_DIR / "target"
 
 
+def dbt_executable() -> Path:
+    """Return ``mmds-dbt`` (dbt's command line, ``--version`` answered offline), installed
+    beside the running interpreter, so it is found outside an activated virtual environment."""
+    return Path(sys.executable).with_name("mmds-dbt")
+
+
+def dbt_vars(data_dir: Path | str) -> dict[str, str]:
+    """Return the ``--vars`` the project needs: the absolute data dir of the DuckDB warehouse.
+
+    Pass them as ``["--vars", json.dumps(dbt_vars(data_dir))]``; the committed profile prefers
+    them to ``MMDS_DATA_DIR``.
+    """
+    return {"mmds_data_dir": str(Path(data_dir).expanduser().resolve())}
+
+
 def dbt_env(data_dir: Path | str, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Return an environment for dbt: ``MMDS_DATA_DIR`` made absolute, telemetry off.
+    """Return an environment for dbt: ``MMDS_DATA_DIR`` made absolute, artefacts under it.
 
     ``base`` defaults to the current process environment. dbt writes its artefacts (manifest,
     run results, logs) under ``<data_dir>/transform/`` rather than inside the installed package.
+    Telemetry is off in the project itself (``dbt_project.yml`` ``flags``).
     Where the environment forbids writing bytecode (``PYTHONDONTWRITEBYTECODE``), Python's
     bytecode cache goes to ``<data_dir>/transform/pycache`` instead of being skipped.
     """
@@ -34,7 +50,6 @@ def dbt_env(data_dir: Path | str, base: Mapping[str, str] | None = None) -> dict
     env = dict(os.environ if base is None else base)
     env.update(
         MMDS_DATA_DIR=str(data_path),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         DBT_TARGET_PATH=str(dbt_target_dir(data_path)),
         DBT_LOG_PATH=str(data_path / ARTEFACTS_DIR / "logs"),
     )
@@ -50,14 +65,12 @@ def run_dbt(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``dbt <args>`` on the mmds project against ``<data_dir>/warehouse.duckdb``.
 
-    The dbt executable is the one installed beside the running Python interpreter, so this works
-    outside an activated virtual environment. Raises ``DbtCommandError`` when ``check`` is true
-    and dbt fails.
+    dbt runs as ``dbt_executable()``. Raises ``DbtCommandError`` when ``check`` is true and dbt
+    fails.
     """
-    dbt = Path(sys.executable).with_name("dbt")
     Path(data_dir).mkdir(parents=True, exist_ok=True)
     command = [
-        str(dbt),
+        str(dbt_executable()),
         *args,
         "--project-dir",
         str(project_dir()),
