@@ -67,6 +67,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseHisto
     data_dir = tmp_path_factory.mktemp("transform-warehouse")
     with closing(duckdb.connect(str(data_dir / "warehouse.duckdb"))) as con:
         ensure_schema(con)
+    seeded_warehouse.load_local_area_boundaries(data_dir, rows=False)
     empty_build = seeded_warehouse.dbt_build(data_dir)
     portal = seeded_warehouse.start_portal(rows=ROWS, seed=SEED)
     try:

@@ -11,6 +11,9 @@ GOLD_CONTRACT = {
         "local_area_id": "INTEGER",
         "local_area_name": "VARCHAR",
         "is_unknown": "BOOLEAN",
+        "boundary_geojson": "VARCHAR",
+        "centroid_latitude": "DOUBLE",
+        "centroid_longitude": "DOUBLE",
     },
     "dim_request_types": {
         "request_type_id": "VARCHAR",
