@@ -75,6 +75,14 @@ GOLD_CONTRACT = {
         "first_loaded_at": "TIMESTAMP WITH TIME ZONE",
         "last_loaded_at": "TIMESTAMP WITH TIME ZONE",
     },
+    "fct_request_status_changes": {
+        "service_request_id": "VARCHAR",
+        "status": "VARCHAR",
+        "closure_reason": "VARCHAR",
+        "valid_from": "TIMESTAMP WITH TIME ZONE",
+        "valid_to": "TIMESTAMP WITH TIME ZONE",
+        "is_current": "BOOLEAN",
+    },
     "agg_resolution_times": {
         "month_start": "DATE",
         "request_type_id": "VARCHAR",
