@@ -83,6 +83,18 @@ GOLD_CONTRACT = {
         "valid_to": "TIMESTAMP WITH TIME ZONE",
         "is_current": "BOOLEAN",
     },
+    "agg_demand_features_daily": {
+        "date_local": "DATE",
+        "local_area_id": "INTEGER",
+        "demand_group": "VARCHAR",
+        "requests_opened": "BIGINT",
+        "day_of_week": "INTEGER",
+        "week_of_year": "INTEGER",
+        "is_weekend": "BOOLEAN",
+        "is_holiday": "BOOLEAN",
+        "holiday_name": "VARCHAR",
+        "is_complete_day": "BOOLEAN",
+    },
     "agg_resolution_times": {
         "month_start": "DATE",
         "request_type_id": "VARCHAR",
