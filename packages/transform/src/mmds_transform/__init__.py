@@ -9,11 +9,14 @@ from importlib.metadata import version
 
 from mmds_transform.dbt_cli import (
     DbtCommandError,
+    WarehouseUrlError,
     dbt_env,
     dbt_executable,
+    dbt_target,
     dbt_target_dir,
     dbt_vars,
     run_dbt,
+    warehouse_env,
 )
 from mmds_transform.project import ROUTINE_SELECTOR, profiles_dir, project_dir
 
@@ -22,11 +25,14 @@ __version__ = version("mmds-transform")
 __all__ = [
     "ROUTINE_SELECTOR",
     "DbtCommandError",
+    "WarehouseUrlError",
     "dbt_env",
     "dbt_executable",
+    "dbt_target",
     "dbt_target_dir",
     "dbt_vars",
     "profiles_dir",
     "project_dir",
     "run_dbt",
+    "warehouse_env",
 ]
