@@ -122,16 +122,23 @@ def read_run_results(data_dir: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def load_generated(
+    data_dir: Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED
+) -> LoadResult:
+    """Serve ``rows`` generated requests and load them into bronze the real way (full load)."""
+    portal = start_portal(rows, seed)
+    try:
+        return load_bronze(data_dir, portal, full_refresh=True)
+    finally:
+        portal.stop()
+
+
 def seed_and_build(
     data_dir: Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED
 ) -> SeededBuild:
     """Serve generated data, load it into bronze the real way, and ``dbt build`` on it."""
     data_dir = Path(data_dir).resolve()
-    portal = start_portal(rows, seed)
-    try:
-        load = load_bronze(data_dir, portal, full_refresh=True)
-    finally:
-        portal.stop()
+    load = load_generated(data_dir, rows, seed)
     return SeededBuild(data_dir=data_dir, load=load, run_results=dbt_build(data_dir))
 
 

@@ -62,11 +62,7 @@ def _execute(data_dir: Path, *statements: str) -> None:
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Build]:
     data_dir = tmp_path_factory.mktemp("local-areas")
-    portal = seeded_warehouse.start_portal(rows=300, seed=4)
-    try:
-        seeded_warehouse.load_bronze(data_dir, portal, full_refresh=True)
-    finally:
-        portal.stop()
+    seeded_warehouse.load_generated(data_dir, rows=300, seed=4)
     as_sent = _build(data_dir)
     _execute(
         data_dir,
