@@ -6,8 +6,8 @@ import time
 import duckdb
 import pytest
 from dagster_dbt import DbtCliResource
-from mmds_orchestrator.defs.transform.project import dbt_executable
 from mmds_orchestrator.defs.transform.stream import stream_events
+from mmds_transform import dbt_executable
 
 
 class StreamBroke(RuntimeError):

@@ -73,3 +73,8 @@ def concat(fields):
 def position(substring_text, string_text):
     """Stand-in for ``dbt.position``."""
     return f"position({substring_text} in {string_text})"
+
+
+def generate_series(upper_bound):
+    """Stand-in for ``dbt.generate_series``."""
+    return f"select n as generated_number from range(1, {upper_bound} + 1) as series (n)"  # noqa: S608 (text for the linter; never executed)

@@ -6,8 +6,8 @@ times and the tests assert many things against the results:
 0. ``dbt build`` on an empty bronze (as on a fresh clone before any load);
 1. the fake portal serves generated data; mmds-ingest loads it; ``dbt build`` (first build);
 2. the portal moves on (new, closed, edited and deleted requests); an incremental load, then a
-   full load (only a full load sees deletions); ``dbt build`` again (incremental staging and
-   fact, new snapshot versions); the fact is copied aside;
+   full load (both reconcile deletions with the portal); ``dbt build`` again (incremental
+   staging and fact, new snapshot versions); the fact is copied aside;
 3. ``dbt build --full-refresh`` of the fact, to compare with the incremental result;
 4. ``dbt docs generate``.
 """
@@ -67,6 +67,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseHisto
     data_dir = tmp_path_factory.mktemp("transform-warehouse")
     with closing(duckdb.connect(str(data_dir / "warehouse.duckdb"))) as con:
         ensure_schema(con)
+    seeded_warehouse.load_local_area_boundaries(data_dir, rows=False)
     empty_build = seeded_warehouse.dbt_build(data_dir)
     portal = seeded_warehouse.start_portal(rows=ROWS, seed=SEED)
     try:

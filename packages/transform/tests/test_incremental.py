@@ -128,3 +128,36 @@ def test_the_routine_build_leaves_out_exactly_the_proofs_implied_tests_and_unit_
     assert len(left_to_ci) == 3 + 10 + 5
     assert left_to_ci <= built
     assert built - routine == left_to_ci
+
+
+def test_status_changes_are_the_snapshot_s_versions_that_change_status(history):
+    (current, requests) = history.query(
+        "select count(*), count(distinct service_request_id)"
+        " from gold.fct_request_status_changes where is_current"
+    )[0]
+    (fact_rows,) = history.query(
+        "select count(*) from gold.fct_service_requests where last_modified_at is not null"
+    )[0]
+    assert current == requests == fact_rows
+    # Consecutive rows of a request differ in status or closure reason, and chain in time.
+    (unmerged, broken_chain, open_then_closed) = history.query(
+        """
+        with ordered as (
+            select *,
+                lag(status) over w as previous_status,
+                lag(closure_reason) over w as previous_reason,
+                lag(valid_to) over w as previous_valid_to
+            from gold.fct_request_status_changes
+            window w as (partition by service_request_id order by valid_from)
+        )
+        select
+            count(*) filter (where previous_status = status
+                             and previous_reason = closure_reason),
+            count(*) filter (where previous_valid_to is distinct from valid_from
+                             and previous_status is not null),
+            count(*) filter (where previous_status = 'Open' and status = 'Closed')
+        from ordered
+        """
+    )[0]
+    assert (unmerged, broken_chain) == (0, 0)
+    assert open_then_closed == history.advance.closed > 0

@@ -86,11 +86,7 @@ class HostileWarehouse:
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> HostileWarehouse:
     """A clean warehouse built once, then a load of hostile records and an incremental build."""
     data_dir = tmp_path_factory.mktemp("hostile-warehouse")
-    portal = seeded_warehouse.start_portal(rows=300, seed=5)
-    try:
-        seeded_warehouse.load_bronze(data_dir, portal, full_refresh=True)
-    finally:
-        portal.stop()
+    seeded_warehouse.load_generated(data_dir, rows=300, seed=5)
     clean_build = seeded_warehouse.dbt_build(data_dir)
     key = hostile_bronze.insert_rows(data_dir, hostile_bronze.hostile_mix(), "hostile-load")
     hostile_build = seeded_warehouse.dbt_build(data_dir)  # raises if any node errors or fails

@@ -1,6 +1,13 @@
 """Gold agrees with bronze and silver, and shows the source's quirks faithfully."""
 
+import json
+import sys
+from pathlib import Path
+
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import seeded_warehouse
 
 # The session's seeded warehouse takes a minute of dbt runs: left out of a `-m "not slow"` run.
 pytestmark = pytest.mark.slow
@@ -88,6 +95,41 @@ def test_local_areas_are_the_22_plus_an_unknown_member(history):
         history.query("select count(*) from gold.fct_service_requests where local_area_id = 0")
         == requests_without_area
     )
+
+
+def test_local_areas_carry_the_portal_s_boundary_and_centroid(history):
+    features = {
+        feature["properties"]["name"]: feature
+        for feature in json.loads(seeded_warehouse.BOUNDARIES_GEOJSON.read_text(encoding="utf-8"))[
+            "features"
+        ]
+    }
+    areas = history.query(
+        "select local_area_name, boundary_geojson, centroid_latitude, centroid_longitude"
+        " from gold.dim_local_areas where not is_unknown"
+    )
+    assert {name for name, *_ in areas} == set(features)
+    for name, boundary, latitude, longitude in areas:
+        assert json.loads(boundary) == features[name]["geometry"], name
+        centroid = features[name]["properties"]["geo_point_2d"]
+        assert (latitude, longitude) == (centroid["lat"], centroid["lon"]), name
+    assert history.query(
+        "select boundary_geojson, centroid_latitude, centroid_longitude"
+        " from gold.dim_local_areas where is_unknown"
+    ) == [(None, None, None)]
+
+
+def test_every_request_naming_an_area_points_to_that_area(history):
+    mismatched = history.query(
+        """
+        select count(*)
+        from gold.fct_service_requests as fact
+        join bronze.service_requests as bronze on bronze._record_key = fact.service_request_id
+        left join gold.dim_local_areas as areas on areas.local_area_id = fact.local_area_id
+        where areas.local_area_name is distinct from coalesce(bronze.local_area, 'Unknown')
+        """
+    )
+    assert mismatched == [(0,)]
 
 
 def test_request_types_have_business_unit_and_readable_category(history):

@@ -52,11 +52,7 @@ def _run(data_dir: Path, *args: str) -> tuple[int, dict]:
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> BrokenLoad:
     data_dir = tmp_path_factory.mktemp("broken-load")
-    portal = seeded_warehouse.start_portal(rows=200, seed=3)
-    try:
-        seeded_warehouse.load_bronze(data_dir, portal, full_refresh=True)
-    finally:
-        portal.stop()
+    seeded_warehouse.load_generated(data_dir, rows=200, seed=3)
     seeded_warehouse.dbt_build(data_dir)
     with closing(duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)) as con:
         (fact_rows_before,) = con.execute(

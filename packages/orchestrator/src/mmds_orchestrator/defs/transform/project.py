@@ -2,7 +2,6 @@
 
 import fcntl
 import json
-import sys
 from pathlib import Path
 
 import mmds_transform
@@ -17,11 +16,6 @@ PARSE_ARGS = ["parse", "--quiet"]
 def dbt_vars(data_dir: Path) -> list[str]:
     """dbt's `--vars` giving the committed profile the absolute data dir of the warehouse."""
     return ["--vars", json.dumps({"mmds_data_dir": str(data_dir)})]
-
-
-def dbt_executable() -> Path:
-    """`mmds-dbt`, installed beside this interpreter (found even outside `uv run`)."""
-    return Path(sys.executable).with_name("mmds-dbt")
 
 
 def mmds_dbt_project(settings: PipelineSettings) -> DbtProject:
@@ -41,7 +35,7 @@ def dbt_project(project_dir: Path, target: Path, data_dir: Path) -> DbtProject:
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
     """dagster-dbt's resource for `project`, running dbt as `mmds-dbt`."""
-    return DbtCliResource(project_dir=project, dbt_executable=str(dbt_executable()))
+    return DbtCliResource(project_dir=project, dbt_executable=str(mmds_transform.dbt_executable()))
 
 
 def prepare_manifest(project: DbtProject, data_dir: Path) -> None:

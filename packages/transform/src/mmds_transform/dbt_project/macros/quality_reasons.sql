@@ -13,8 +13,16 @@
     {{ return(adapter.dispatch('sort_reasons', 'mmds')(list_column)) }}
 {%- endmacro %}
 
+{#- Byte order ("C"), as DuckDB sorts, whatever the database's collation. -#}
 {% macro default__sort_reasons(list_column) -%}
-    array_to_string(array(select unnest(string_to_array({{ list_column }}, ',')) order by 1), ',')
+    array_to_string(
+        array(
+            select reason_codes.code
+            from unnest(string_to_array({{ list_column }}, ',')) as reason_codes (code)
+            order by reason_codes.code collate "C"
+        ),
+        ','
+    )
 {%- endmacro %}
 
 {% macro duckdb__sort_reasons(list_column) -%}

@@ -40,7 +40,7 @@ closure_reasons as (
 
 local_areas as (
 
-    select * from {{ ref('local_areas') }}
+    select * from {{ ref('int_local_areas') }}
 
 ),
 

@@ -14,7 +14,9 @@
 -- last_modified_at changed (the portal moves it on every edit, late edits included) or that
 -- are or were flagged, and the post-hook
 -- drops requests that left the definition (deleted at the source, or now excluded); the result
--- equals a full rebuild (tested by assert_fct_service_requests_matches_full_rebuild).
+-- equals a full rebuild (tested by assert_fct_service_requests_matches_full_rebuild). Text is
+-- cast to the contract's varchar: PostgreSQL's string functions return text, and an
+-- incremental step must bring the table's own column types (on_schema_change fail).
 with
 
 enriched as (
@@ -24,13 +26,13 @@ enriched as (
 )
 
 select
-    enriched.service_request_id,
+    cast(enriched.service_request_id as varchar) as service_request_id,
     enriched.local_area_id,
-    enriched.request_type_id,
-    enriched.department,
-    enriched.channel,
-    enriched.status,
-    enriched.closure_reason,
+    cast(enriched.request_type_id as varchar) as request_type_id,
+    cast(enriched.department as varchar) as department,
+    cast(enriched.channel as varchar) as channel,
+    cast(enriched.status as varchar) as status,
+    cast(enriched.closure_reason as varchar) as closure_reason,
     enriched.opened_at,
     enriched.opened_date_local,
     enriched.opened_hour_local,
@@ -43,7 +45,7 @@ select
     enriched.is_closed_before_opened,
     enriched.has_location,
     enriched.has_quality_issues,
-    enriched.quality_reasons
+    cast(enriched.quality_reasons as varchar) as quality_reasons
 from enriched
 
 {% if is_incremental() %}
