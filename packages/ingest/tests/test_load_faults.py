@@ -152,7 +152,7 @@ def test_portal_changing_during_the_export_fails_the_load_and_changes_nothing(
     mover = threading.Timer(0.5, fake_portal.advance, kwargs={"days": 10})
     mover.start()
 
-    with pytest.raises(ReconciliationError, match="changed meanwhile: run the load again"):
+    with pytest.raises(ReconciliationError, match="changed during the load; nothing was committed"):
         run_load(ingest_settings.model_copy(update={"lookback_days": 30}))
 
     mover.join()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from mmds_ingest import bronze
-from mmds_ingest.errors import PayloadError
+from mmds_ingest.errors import PayloadError, SchemaDriftError
 from mmds_ingest.fake_portal import generate_records
 from mmds_ingest.fresh_load import insert_into_empty
 from mmds_ingest.staging import TimeBounds, stage_export
@@ -67,31 +67,33 @@ def test_empty_export_is_zero_rows(con, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "lines, says",
+    "lines, error, says",
     [
-        (['{"department": "ENG", "status": "Op'], "not valid JSON lines"),
-        (["<html><body>Service unavailable</body></html>"], "not valid JSON lines"),
-        (["[1, 2, 3]"], "no record of the export has department"),
+        (['{"department": "ENG", "status": "Op'], PayloadError, "not valid JSON lines"),
+        (["<html><body>Service unavailable</body></html>"], PayloadError, "not valid JSON lines"),
+        (["[1, 2, 3]"], SchemaDriftError, "no record of the export has department"),
     ],
     ids=["truncated", "html", "array"],
 )
-def test_broken_payload_fails_naming_the_problem(con, tmp_path, lines, says):
-    with pytest.raises(PayloadError, match=says):
+def test_broken_payload_fails_naming_the_problem(con, tmp_path, lines, error, says):
+    with pytest.raises(error, match=says):
         stage_export(con, _write(tmp_path, lines), BOUNDS)
 
 
 @pytest.mark.parametrize(
-    "line, says",
+    "line, error, says",
     [
-        ('{"department": "ENG", "status": "Op', "not valid JSON lines"),
-        ("[1, 2, 3]", "no record of the export has department"),
+        ('{"department": "ENG", "status": "Op', PayloadError, "not valid JSON lines"),
+        ("[1, 2, 3]", SchemaDriftError, "no record of the export has department"),
     ],
     ids=["truncated", "array"],
 )
-def test_broken_payload_into_an_empty_bronze_fails_and_loads_nothing(con, tmp_path, line, says):
+def test_broken_payload_into_an_empty_bronze_fails_and_loads_nothing(
+    con, tmp_path, line, error, says
+):
     bronze.ensure_schema(con)
     con.execute("BEGIN")
-    with pytest.raises(PayloadError, match=says):
+    with pytest.raises(error, match=says):
         insert_into_empty(
             con,
             [_write(tmp_path, [line])],
@@ -108,7 +110,9 @@ def test_required_field_absent_from_every_record_fails(con, tmp_path):
     for record in records:
         del record["last_modified_timestamp"]
 
-    with pytest.raises(PayloadError, match="no record of the export has last_modified_timestamp"):
+    with pytest.raises(
+        SchemaDriftError, match="no record of the export has last_modified_timestamp"
+    ):
         stage_export(con, _write(tmp_path, [json.dumps(record) for record in records]), BOUNDS)
 
 

@@ -3,13 +3,20 @@ and the cursor state and load audit kept beside the data."""
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from mmds_ingest.errors import WarehouseLockedError
+from mmds_ingest.errors import (
+    DataDirError,
+    WarehouseCorruptError,
+    WarehouseLockedError,
+    one_line,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +113,16 @@ class State:
     load_id: str | None
 
 
+def make_folder(folder: Path) -> None:
+    """Create `folder` (and its parents) if absent, or raise `DataDirError` saying why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DataDirError(f"{folder} is a file, not a folder") from None
+    except OSError as error:
+        raise DataDirError(f"cannot create the folder {folder} ({error.strerror})") from None
+
+
 def connect(
     path: Path,
     *,
@@ -117,10 +134,12 @@ def connect(
     """Open the warehouse with the session time zone pinned to UTC.
 
     DuckDB lets one process write a file at a time. If another holds it, wait up to
-    `lock_wait_seconds`, then raise `WarehouseLockedError` naming the holder.
+    `lock_wait_seconds`, then raise `WarehouseLockedError` naming the holder. A file that is
+    not a DuckDB file raises `WarehouseCorruptError`; a folder where it cannot be created,
+    `DataDirError`.
     """
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
     config: dict[str, str] = {}
     if memory_limit:
         config["memory_limit"] = memory_limit
@@ -132,19 +151,76 @@ def connect(
             con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
-                raise
+                raise _open_error(path, error) from None
             if time.monotonic() >= deadline:
                 raise WarehouseLockedError(
-                    f"{path} is in use by another process ({_holder(error)}). Another load, a "
-                    "dbt build or a reader holds it; wait for it to finish and run again, or set "
-                    "MMDS_LOCK_WAIT_SECONDS to wait for the lock."
+                    f"{path} is in use by another process ({_holder(error)}): another load, "
+                    "a dbt build or a reader holds it"
                 ) from None
             log.info("warehouse locked by another process; waiting")
             time.sleep(0.2)
             continue
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET enable_progress_bar = false")  # it drew on stdout during long loads
+        except duckdb.Error as error:  # e.g. a file written by an incompatible DuckDB
+            raise _open_error(path, error) from None
+        with unreadable_as_corrupt(path):
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")  # it drew on stdout during long loads
         return con
+
+
+def _open_error(path: Path, error: duckdb.Error) -> Exception:
+    """What an error opening `path` means: a file that is not a DuckDB file, or (when there is
+    no file) a folder where it cannot be created."""
+    if not path.exists():
+        return DataDirError(f"cannot create {path} ({_duckdb_reason(error)})")
+    if "not a valid DuckDB database file" in str(error):
+        return WarehouseCorruptError(f"{path} is not a DuckDB file")
+    return WarehouseCorruptError(
+        f"{path} cannot be read as a DuckDB file ({_duckdb_reason(error)})"
+    )
+
+
+@contextmanager
+def unreadable_as_corrupt(path: Path) -> Iterator[None]:
+    """Raise `WarehouseCorruptError` when DuckDB cannot read what the file at `path` holds
+    (a truncated or damaged file opens, then fails on its first read)."""
+    try:
+        yield
+    except (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException) as error:
+        raise WarehouseCorruptError(f"{path} is damaged ({_duckdb_reason(error)})") from None
+
+
+def _duckdb_reason(error: duckdb.Error) -> str:
+    text = one_line(str(error).split("\n")[0])
+    for prefix in ("IO Error: ", "Serialization Error: ", "INTERNAL Error: "):
+        text = text.removeprefix(prefix)
+    return text[:160]
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a corrupt warehouse (and its write-ahead log) to
+    `<name>.corrupt-<UTC timestamp>`, never deleting it; return the new path."""
+    aside = path.with_name(f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+    path.rename(aside)
+    wal = path.with_name(f"{path.name}.wal")
+    if wal.exists():
+        wal.rename(aside.with_name(f"{aside.name}.wal"))
+    return aside
+
+
+def move_back(aside: Path, path: Path) -> None:
+    """Undo `move_aside`: the file at `aside` (and its log) back to `path`."""
+    aside.rename(path)
+    wal = aside.with_name(f"{aside.name}.wal")
+    if wal.exists():
+        wal.rename(path.with_name(f"{path.name}.wal"))
+
+
+def remove(path: Path) -> None:
+    """Delete a warehouse file and its write-ahead log (a failed first load's)."""
+    for file in (path, path.with_name(f"{path.name}.wal")):
+        if file.is_file():
+            file.unlink()
 
 
 def _holder(error: duckdb.IOException) -> str:

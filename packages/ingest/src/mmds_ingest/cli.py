@@ -1,14 +1,15 @@
 """The `mmds-ingest` command: load, status, history, and the fake portal."""
 
 import logging
+import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from mmds_ingest import bronze
+from mmds_ingest.console import LoadDisplay
 from mmds_ingest.errors import IngestError
 from mmds_ingest.fake_portal.cli import fake_portal
 from mmds_ingest.load import run_load
@@ -39,11 +40,16 @@ def _settings(data_dir: Path | None, portal_url: str | None = None) -> IngestSet
         overrides["portal_url"] = portal_url
     try:
         return IngestSettings(**overrides)
-    except ValidationError as invalid:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in invalid.errors()
-        )
-        raise _fail(IngestError(f"invalid settings: {problems}")) from None
+    except IngestError as invalid:
+        raise _fail(invalid) from None
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the loading thread so that the load stops as it does on Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _fail(error: Exception) -> typer.Exit:
@@ -62,10 +68,24 @@ def load(
     """Load new and changed requests from the portal (everything on the first run)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    settings = _settings(data_dir, portal_url)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        result = run_load(_settings(data_dir, portal_url), full_refresh=full_refresh)
+        with LoadDisplay(err) as display:
+            result = run_load(settings, full_refresh=full_refresh, on_progress=display)
     except IngestError as error:
         raise _fail(error) from None
+    except (KeyboardInterrupt, _Terminated) as stop:
+        notes = getattr(stop, "__notes__", None)
+        where = notes[-1] if notes else "stopped before the load began"
+        err.print(
+            f"interrupted: {where}; run `mmds-ingest load` again to resume",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=130 if isinstance(stop, KeyboardInterrupt) else 143) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     out.print(
         f"load {result.load_id}: {result.mode}, {result.status} in {result.seconds:.1f}s\n"
         f"  received {result.rows_received:,}  inserted {result.rows_inserted:,}  "
@@ -83,14 +103,16 @@ def load(
 def _open_read_only(settings: IngestSettings):
     path = settings.warehouse_path
     if not path.exists():
-        raise _fail(IngestError(f"no warehouse at {path} yet: run `mmds-ingest load` first"))
+        raise _fail(IngestError(f"no warehouse at {path} yet", "run `mmds-ingest load` first"))
     try:
         con = bronze.connect(path, read_only=True)
+        with bronze.unreadable_as_corrupt(path):
+            exists = bronze.bronze_exists(con)
     except IngestError as error:
         raise _fail(error) from None
-    if not bronze.bronze_exists(con):
+    if not exists:
         con.close()
-        raise _fail(IngestError(f"{path} has no bronze tables yet: run `mmds-ingest load`"))
+        raise _fail(IngestError(f"{path} has no bronze tables yet", "run `mmds-ingest load`"))
     return con
 
 

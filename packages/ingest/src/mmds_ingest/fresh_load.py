@@ -6,20 +6,24 @@ the caller's transaction. Each row gets occurrence 1; once every part is in, the
 that arrived more than once are renumbered 1, 2, ... in order of `last_modified_timestamp` and
 content, as a merge into an empty bronze numbers them. A retried download voids the parts
 inserted so far: they are deleted, and the parts come again.
+
+The download runs in the loading thread and the inserts on the connection's worker thread, so
+that a stop reaching the loading thread (Ctrl-C) breaks the download at once and interrupts the
+insert under way.
 """
 
 import logging
 import queue
-import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from mmds_ingest.client import PortalClient, ProgressCallback
+from mmds_ingest.client import PortalClient, ReceivedCallback
 from mmds_ingest.export_sink import PartSink
 from mmds_ingest.identity import OCCURRENCE_ORDER, key_identity_sql, record_key_sql
+from mmds_ingest.interruptible import Connection
 from mmds_ingest.merge import PAYLOAD_COLUMNS
 from mmds_ingest.staging import (
     StageSummary,
@@ -36,22 +40,27 @@ BRONZE_TABLE = "bronze.service_requests"
 RESTART = "restart"
 """Among the parts: the download began again, so the parts inserted before it are void."""
 
-_DONE = object()  # the download is complete
+_DONE = "done"  # the download is complete
+_STOPPED = "stopped"  # the download failed or was stopped: insert nothing more
 
 
 class _LoadingFailed(Exception):
-    """Stops the download when the loading side has failed."""
+    """Stops the download when the inserts have failed."""
+
+
+class _Stopped(Exception):
+    """Ends the inserts when the download has stopped."""
 
 
 def load_into_empty(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     client: PortalClient,
     directory: Path,
     *,
     where: str | None,
     order_by: str,
     part_bytes: int,
-    on_progress: ProgressCallback | None,
+    on_progress: ReceivedCallback | None,
     load_id: str,
     loaded_at: datetime,
     bounds: TimeBounds,
@@ -62,40 +71,35 @@ def load_into_empty(
     Raises the download's error (`PortalUnavailableError`, ...) or the payload's
     (`PayloadError`, as `stage_export` does); the caller then rolls back.
     """
-    parts: queue.Queue[object] = queue.Queue()
-    loading_failed = threading.Event()
+    parts: queue.Queue[Path | str] = queue.Queue()
+    inserting = con.submit(
+        insert_into_empty, _received(parts), load_id=load_id, loaded_at=loaded_at, bounds=bounds
+    )
 
     def progress(size: int, rows: int) -> None:
-        if loading_failed.is_set():
+        if inserting.done():  # before the download is complete, only by failing
             raise _LoadingFailed
         if on_progress:
             on_progress(size, rows)
 
-    def download() -> None:
-        sink = PartSink(directory, part_bytes, parts.put, lambda: parts.put(RESTART))
-        try:
-            client.stream_export(sink, where=where, order_by=order_by, on_progress=progress)
-            parts.put(_DONE)
-        except BaseException as error:  # handed to the loading side, which raises it
-            parts.put(error)
-
-    def received() -> Iterator[Path | str]:
-        while (part := parts.get()) is not _DONE:
-            if isinstance(part, BaseException):
-                raise part
-            yield part
-
-    downloader = threading.Thread(target=download, name="export-download", daemon=True)
-    downloader.start()
+    sink = PartSink(directory, part_bytes, parts.put, lambda: parts.put(RESTART))
     try:
-        return insert_into_empty(
-            con, received(), load_id=load_id, loaded_at=loaded_at, bounds=bounds
-        )
+        client.stream_export(sink, where=where, order_by=order_by, on_progress=progress)
+    except _LoadingFailed:
+        pass  # the inserts' own error is raised below
     except BaseException:
-        loading_failed.set()  # the download stops at its next piece
+        parts.put(_STOPPED)
+        con.stop(inserting)
         raise
-    finally:
-        downloader.join()
+    parts.put(_DONE)
+    return con.wait(inserting)
+
+
+def _received(parts: queue.Queue[Path | str]) -> Iterator[Path | str]:
+    while (part := parts.get()) != _DONE:
+        if part == _STOPPED:
+            raise _Stopped
+        yield part
 
 
 def insert_into_empty(

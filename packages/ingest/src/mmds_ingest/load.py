@@ -1,6 +1,7 @@
 """One load from the portal into bronze: decide the mode, download, stage, merge, reconcile
 with the portal, and commit data, audit row and cursor in one transaction."""
 
+import contextlib
 import logging
 import shutil
 import time
@@ -14,13 +15,14 @@ from pathlib import Path
 import duckdb
 
 from mmds_ingest import bronze
-from mmds_ingest.client import Metadata, PortalClient, ProgressCallback
+from mmds_ingest.client import Metadata, PortalClient, ReceivedCallback
 from mmds_ingest.datasets import SERVICE_REQUESTS
-from mmds_ingest.errors import ReconciliationError
+from mmds_ingest.errors import ReconciliationError, WarehouseCorruptError
 from mmds_ingest.fresh_load import load_into_empty
+from mmds_ingest.interruptible import Connection
 from mmds_ingest.merge import GroupReader, MergeCounts, merge_staged
 from mmds_ingest.odsql import since
-from mmds_ingest.progress import download_progress
+from mmds_ingest.progress import ProgressCallback, Reporter
 from mmds_ingest.reconcile import Reconciler
 from mmds_ingest.schema import change_token, check_fields, portal_clock
 from mmds_ingest.settings import IngestSettings
@@ -59,28 +61,48 @@ class LoadResult:
         return asdict(self)
 
 
-def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult:
+def run_load(
+    settings: IngestSettings,
+    *,
+    full_refresh: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> LoadResult:
     """Run one load and return what it did; raise an `IngestError` and change nothing if it fails.
 
     Full when asked or when bronze has no cursor yet, else incremental from the cursor minus
     the lookback. The download is skipped when the portal's change token has not moved. Every
     load ends by bringing bronze into agreement with the portal (`reconcile.py`); the load is
-    recorded as skipped only when it changed nothing at all.
+    recorded as skipped only when it changed nothing at all. `on_progress` hears of each phase
+    and of the download's rows and bytes (`mmds_ingest.progress`).
+
+    A stop reaching the calling thread (`KeyboardInterrupt`, or any `BaseException` a framework
+    raises there) ends the load within a second or two, rolled back and cleaned up; it is
+    re-raised with a note saying where the load stopped.
     """
     started_clock = time.perf_counter()
     started_at = datetime.now(UTC)
     load_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     tmp_dir = settings.data_dir / TMP_DIR
-    con = bronze.connect(
-        settings.warehouse_path,
-        lock_wait_seconds=settings.lock_wait_seconds,
-        memory_limit=settings.duckdb_memory_limit,
-        temp_dir=tmp_dir / "duckdb",
-    )
+    reporter = Reporter(SERVICE_REQUESTS.id, on_progress)
+    before = _Before.look(settings)
     try:
-        _reset_tmp(tmp_dir)  # leftovers of a killed load; safe, we hold the write lock
-        bronze.ensure_schema(con)
+        reporter.enter("metadata")
+        con, aside = _open_warehouse(settings, full_refresh)
+    except BaseException as error:
+        before.restore(settings, None)
+        _note_stop(error, reporter, committed=False)
+        raise
+    load: _Load | None = None
+    try:
+        shutil.rmtree(tmp_dir, ignore_errors=True)  # a killed load's leftovers; we hold the lock
+        bronze.make_folder(tmp_dir)
         state = bronze.read_state(con)
+        moved = (
+            f"{settings.warehouse_path.name} was not a DuckDB file: moved aside to {aside.name} "
+            "and loaded into a new one"
+            if aside
+            else None
+        )
         with PortalClient(settings) as client:
             metadata = client.metadata()
             drift = check_fields(metadata.body)
@@ -94,6 +116,7 @@ def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult
             load = _Load(
                 con,
                 client,
+                reporter,
                 tmp_dir,
                 bounds,
                 state,
@@ -107,7 +130,7 @@ def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult
                     "cursor_before": state.cursor,
                     "change_token": token,
                     "started_at": started_at,
-                    "message": _join(drift, repair),
+                    "message": _join(moved, drift, repair),
                 },
             )
             if not full and token is not None and token == state.change_token:
@@ -118,28 +141,28 @@ def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult
             portal_total = client.count()
             expected = portal_total if full else client.count(where)
             load.audit |= {"window_start": window_start, "portal_total_count": portal_total}
+            reporter.enter("download", expected)
             if bronze.is_empty(con):  # the first load: insert parts while the rest downloads
-                with download_progress(expected) as progress:
-                    fresh = partial(
-                        _load_fresh,
-                        con,
-                        client,
-                        tmp_dir,
-                        where=where,
-                        part_bytes=settings.export_part_bytes,
-                        on_progress=progress,
-                        load_id=load_id,
-                        expected=expected,
-                        bounds=bounds,
-                    )
-                    return load.commit(fresh)
-            with download_progress(expected) as progress:
-                export = client.download_export(
-                    tmp_dir / f"{load_id}.jsonl",
+                fresh = partial(
+                    _load_fresh,
+                    con,
+                    client,
+                    tmp_dir,
                     where=where,
-                    order_by=CURSOR_FIELD,
-                    on_progress=progress,
+                    part_bytes=settings.export_part_bytes,
+                    on_progress=reporter.received,
+                    load_id=load_id,
+                    expected=expected,
+                    bounds=bounds,
                 )
+                return load.commit(fresh)
+            export = client.download_export(
+                tmp_dir / f"{load_id}.jsonl",
+                where=where,
+                order_by=CURSOR_FIELD,
+                on_progress=reporter.received,
+            )
+            reporter.enter("merge")
             staged_merge = partial(
                 _stage_and_merge,
                 con,
@@ -152,9 +175,85 @@ def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult
                 bounds=bounds,
             )
             return load.commit(staged_merge)
+    except BaseException as error:
+        committed = load is not None and load.committed
+        con.close()
+        if not committed:
+            before.restore(settings, aside)
+        _note_stop(error, reporter, committed)
+        raise
     finally:
         con.close()
         shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _note_stop(error: BaseException, reporter: Reporter, committed: bool) -> None:
+    """Say on a stop (not an error: Ctrl-C, SIGTERM, a framework's interruption) where the load
+    was, and what became of it."""
+    if isinstance(error, Exception):
+        return
+    if committed:
+        error.add_note(f"stopped after the load of {reporter.dataset} committed: it is complete")
+    else:
+        error.add_note(
+            f"stopped during the {reporter.phase} of {reporter.dataset}: nothing was committed"
+        )
+
+
+def _open_warehouse(settings: IngestSettings, full_refresh: bool) -> tuple[Connection, Path | None]:
+    """Open the warehouse with its bronze tables; with `full_refresh`, a warehouse that is not
+    a DuckDB file is moved aside (returned) and a new one made in its place."""
+    path = settings.warehouse_path
+
+    def open_with_schema() -> Connection:
+        con = bronze.connect(
+            path,
+            lock_wait_seconds=settings.lock_wait_seconds,
+            memory_limit=settings.duckdb_memory_limit,
+            temp_dir=settings.data_dir / TMP_DIR / "duckdb",
+        )
+        try:
+            with bronze.unreadable_as_corrupt(path):
+                bronze.ensure_schema(con)
+        except BaseException:
+            con.close()
+            raise
+        return Connection(con)
+
+    try:
+        return open_with_schema(), None
+    except WarehouseCorruptError as corrupt:
+        if not full_refresh:
+            raise
+        aside = bronze.move_aside(path)
+        log.warning("%s; moved it aside to %s for a full refresh", corrupt.cause, aside)
+        return open_with_schema(), aside
+
+
+@dataclass(frozen=True)
+class _Before:
+    """What existed before a load, so that a failed load can leave things as they were."""
+
+    data_dir: bool
+    warehouse: bool
+
+    @classmethod
+    def look(cls, settings: IngestSettings) -> "_Before":
+        return cls(settings.data_dir.exists(), settings.warehouse_path.exists())
+
+    def restore(self, settings: IngestSettings, aside: Path | None) -> None:
+        """Undo what opening the warehouse made: a new file, a corrupt one moved aside, the
+        data folder. Called after the connection is closed."""
+        path = settings.warehouse_path
+        if aside is not None:
+            bronze.remove(path)
+            bronze.move_back(aside, path)
+        elif not self.warehouse:
+            bronze.remove(path)
+        if not self.data_dir:
+            shutil.rmtree(settings.data_dir / TMP_DIR, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                settings.data_dir.rmdir()  # only if nothing else is in it
 
 
 def _time_bounds(metadata: Metadata, skew_minutes: float) -> TimeBounds:
@@ -199,8 +298,9 @@ Fill = Callable[[datetime], tuple[StageSummary, MergeCounts]]
 class _Load:
     """One load's context, from the metadata to the commit."""
 
-    con: duckdb.DuckDBPyConnection
+    con: Connection
     client: PortalClient
+    reporter: Reporter
     tmp_dir: Path
     bounds: TimeBounds
     state: bronze.State
@@ -208,6 +308,7 @@ class _Load:
     full: bool
     started_clock: float
     audit: dict[str, object]
+    committed: bool = False
 
     def commit(self, fill: Fill | None) -> LoadResult:
         """Run `fill` (None: the download is skipped), reconcile bronze with the portal, record
@@ -217,6 +318,7 @@ class _Load:
         try:
             loaded_at = datetime.now(UTC)
             staged, counts = fill(loaded_at) if fill else (_NOTHING_STAGED, _NOTHING_MERGED)
+            self.reporter.enter("reconcile")
             lifted = lift_future_flags(
                 con, self.bounds, load_id=str(audit["load_id"]), loaded_at=loaded_at
             )
@@ -258,11 +360,13 @@ class _Load:
             if changed:
                 state = bronze.State(cursor_after, audit["change_token"], str(audit["load_id"]))
                 bronze.write_state(con, state, audit["finished_at"])
+            self.reporter.enter("commit")
             phase = time.perf_counter()
             con.execute("COMMIT")
+            self.committed = True
             log.info("committed in %.1fs", _since_clock(phase))
         except BaseException:
-            con.execute("ROLLBACK")
+            self.committed = _roll_back(con.duckdb, str(audit["load_id"]))
             raise
         # Writing a large load out takes seconds at its commit: the audit row then learns when
         # the commit returned (a kill or an error here leaves the instant just before it).
@@ -271,6 +375,7 @@ class _Load:
         except duckdb.Error as error:
             log.warning("the load committed, but its finish instant was not updated: %s", error)
         result = _result(audit, self.started_clock)
+        self.reporter.enter("done")
         log.info(
             "load %s %s: %d received, %d inserted, %d updated, %d unchanged, %d flagged, "
             "%d deleted in %.1fs",
@@ -285,6 +390,17 @@ class _Load:
             result.seconds,
         )
         return result
+
+
+def _roll_back(con: duckdb.DuckDBPyConnection, load_id: str) -> bool:
+    """Roll the load's transaction back; return whether it had committed after all (a stop
+    that broke the wait for COMMIT while DuckDB went on to finish it)."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:  # no transaction left: the COMMIT ended it
+        found = con.execute("SELECT count(*) FROM bronze._loads WHERE load_id = ?", [load_id])
+        return bool(found.fetchone()[0])
+    return False
 
 
 _NOTHING_STAGED = StageSummary(rows=0, flagged=0, newest=None)
@@ -308,7 +424,7 @@ def _load_fresh(
     *,
     where: str | None,
     part_bytes: int,
-    on_progress: ProgressCallback,
+    on_progress: ReceivedCallback,
     load_id: str,
     expected: int,
     bounds: TimeBounds,
@@ -364,7 +480,7 @@ def _reconcile_received(received: int, expected: int) -> None:
     if received != expected:
         raise ReconciliationError(
             f"the portal counted {expected} matching records at the start of the export "
-            f"but sent {received}; it probably changed meanwhile: run the load again"
+            f"but sent {received}"
         )
 
 
@@ -406,8 +522,3 @@ def _latest(first: datetime | None, second: datetime | None) -> datetime | None:
 def _join(*parts: object) -> str | None:
     text = "; ".join(str(part) for part in parts if part)
     return text or None
-
-
-def _reset_tmp(tmp_dir: Path) -> None:
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    tmp_dir.mkdir(parents=True, exist_ok=True)

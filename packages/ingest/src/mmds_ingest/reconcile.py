@@ -19,7 +19,6 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -35,6 +34,7 @@ from mmds_ingest.identity import (
     key_occurrence_sql,
     record_key_sql,
 )
+from mmds_ingest.interruptible import in_background
 from mmds_ingest.merge import PAYLOAD_COLUMNS, run_script
 from mmds_ingest.odsql import batch_filters, day_range
 from mmds_ingest.staging import TimeBounds, export_rows_sql, payload_errors
@@ -201,10 +201,9 @@ class Reconciler:
                 return Reconciliation(bronze_rows, portal_rows, inserted, deleted, rekeyed, note)
             if repairs == MAX_REPAIRS:
                 raise ReconciliationError(
-                    f"bronze could not be brought into agreement with the portal: after "
+                    f"bronze could not be brought into agreement with the portal, after "
                     f"{MAX_REPAIRS} repairs {len(differing)} day(s) of {CURSOR_FIELD} still "
-                    f"differ ({_describe(differing, portal, held)}); the portal kept changing "
-                    "during the load. Nothing was committed: run the load again"
+                    f"differ ({_describe(differing, portal, held)})"
                 )
             log.info(
                 "bronze differs from the portal on %d day(s) (%s): re-reading them",
@@ -223,10 +222,9 @@ class Reconciler:
     def _portal_counts(self) -> Counts:
         # The total runs beside the aggregation: one round trip. It gives the records without
         # a day, whether or not the portal groups them itself.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            total = pool.submit(self._client.count)
-            days: Counts = dict(self._client.count_by_day(CURSOR_FIELD))
-            without_day = total.result() - sum(days.values())
+        total = in_background(self._client.count, "portal-count")
+        days: Counts = dict(self._client.count_by_day(CURSOR_FIELD))
+        without_day = total.result() - sum(days.values())
         if without_day:
             days[None] = without_day
         return days

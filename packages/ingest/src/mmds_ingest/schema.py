@@ -6,7 +6,7 @@ from typing import Any
 
 from mmds_ingest.client import Metadata
 from mmds_ingest.datasets import SERVICE_REQUESTS
-from mmds_ingest.errors import PayloadError, SchemaDriftError
+from mmds_ingest.errors import NotAPortalError, SchemaDriftError
 
 EXPECTED_FIELDS: tuple[str, ...] = SERVICE_REQUESTS.field_names
 CLOCK_METAS = ("data_processed", "modified")
@@ -20,15 +20,15 @@ def check_fields(metadata: dict[str, Any]) -> str | None:
     """
     fields = metadata.get("fields")
     if not isinstance(fields, list):
-        raise PayloadError("the dataset metadata has no fields[] list; is MMDS_PORTAL_URL right?")
+        raise NotAPortalError("the dataset metadata has no fields[] list")
     names = {field.get("name") for field in fields if isinstance(field, dict)}
     missing = [name for name in EXPECTED_FIELDS if name not in names]
     added = sorted(str(name) for name in names - set(EXPECTED_FIELDS))
     if missing:
         renamed = f"; new field(s) {', '.join(added)} may be renames of them" if added else ""
         raise SchemaDriftError(
-            f"the dataset no longer has field(s) {', '.join(missing)}{renamed}. Bronze needs "
-            "all 13 fields: nothing was loaded; adapt mmds_ingest to the new schema."
+            f"the dataset no longer has field(s) {', '.join(missing)}{renamed}, and bronze "
+            f"needs all {len(EXPECTED_FIELDS)}"
         )
     if added:
         return f"schema drift: new field(s) {', '.join(added)} kept in _raw only"

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from mmds_ingest.datasets import SERVICE_REQUESTS
-from mmds_ingest.errors import PayloadError
+from mmds_ingest.errors import PayloadError, SchemaDriftError
 from mmds_ingest.identity import CONTENT_FIELDS, IDENTITY_SQL, ROW_HASH_SQL
 
 STAGED_TABLE = "staged"
@@ -218,9 +218,8 @@ def summarise(con: duckdb.DuckDBPyConnection, table: str) -> StageSummary:
         name for name, count in zip(REQUIRED_FIELDS, missing, strict=True) if rows and count == rows
     ]
     if absent:
-        raise PayloadError(
-            f"no record of the export has {', '.join(absent)}: the dataset's schema has "
-            "changed; check the portal and adapt mmds_ingest before loading"
+        raise SchemaDriftError(
+            f"no record of the export has {', '.join(absent)}: the dataset's schema has changed"
         )
     return StageSummary(rows=rows, flagged=flagged, newest=newest)
 
@@ -265,5 +264,6 @@ def lift_future_flags(
     return Lifted(rows, newest)
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0]
+def _first_line(error: Exception, limit: int = 160) -> str:
+    line = str(error).strip().splitlines()[0]
+    return line[:limit] + ("..." if len(line) > limit else "")

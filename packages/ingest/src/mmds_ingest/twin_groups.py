@@ -12,7 +12,6 @@ the result is exact. Only the few ambiguous groups are re-read, never the bulk o
 
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ import duckdb
 from mmds_ingest.client import PortalClient
 from mmds_ingest.datasets import SERVICE_REQUESTS
 from mmds_ingest.errors import ReconciliationError
+from mmds_ingest.interruptible import in_background
 from mmds_ingest.odsql import batch_filters, text_literal
 from mmds_ingest.staging import STAGED_TABLE, TimeBounds, export_rows_sql, payload_errors
 
@@ -103,10 +103,9 @@ class GroupRereader:
         path = self._work_dir / f"groups-{number}.jsonl"
         # The count runs beside the export (the client can be shared between threads): one
         # round trip instead of two. A change of the portal in between shows as a mismatch.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            counted = pool.submit(self._client.count, where)
-            self._client.download_export(path, where=where, order_by=ORDER_FIELD)
-            expected = counted.result()
+        counted = in_background(lambda: self._client.count(where), "portal-count")
+        self._client.download_export(path, where=where, order_by=ORDER_FIELD)
+        expected = counted.result()
         query, params = export_rows_sql(path, self._bounds)
         with payload_errors():
             con.execute(f"CREATE OR REPLACE TEMP TABLE _reread_batch AS {query}", params)
@@ -114,9 +113,8 @@ class GroupRereader:
         received = con.execute("SELECT count(*) FROM _reread_batch").fetchone()[0]
         if received != expected:
             raise ReconciliationError(
-                f"re-reading {len(members)} group(s) of records sharing every identity field: "
-                f"the portal counted {expected} matching records but sent {received}; it "
-                "probably changed meanwhile: run the load again"
+                f"re-reading {len(members)} group(s) of records sharing every identity field, "
+                f"the portal counted {expected} matching records but sent {received}"
             )
         # Each identity is asked for in one batch only, so no row is taken twice.
         (kept,) = con.execute(
