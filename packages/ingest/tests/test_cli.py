@@ -87,3 +87,26 @@ def test_history_shows_a_load_from_its_start_to_its_commit(fake_portal, tmp_path
         ).fetchone()
     assert (finished - started).total_seconds() >= 1.5
     assert started <= loaded_at <= finished
+
+
+def test_version():
+    from mmds_ingest import __version__
+
+    result = runner.invoke(app, ["--version"])
+
+    assert (result.exit_code, result.output) == (0, f"mmds-ingest {__version__}\n")
+
+
+def test_help_shows_variables_and_examples_and_no_type_placeholders_on_flags():
+    pages = {
+        tuple(command): runner.invoke(app, [*command, "--help"], env={"COLUMNS": "100"})
+        for command in ([], ["load"], ["status"], ["history"], ["fake-portal"])
+    }
+
+    assert all(page.exit_code == 0 for page in pages.values())
+    assert all("Examples:" in page.output for page in pages.values())
+    assert all("<bool>" not in page.output for page in pages.values())
+    load_help = " ".join(pages[("load",)].output.split())
+    assert "[env var: MMDS_DATA_DIR]" in load_help
+    assert "[env var: MMDS_PORTAL_URL]" in load_help
+    assert "--full-refresh Reload the whole dataset" in load_help

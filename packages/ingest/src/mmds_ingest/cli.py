@@ -8,28 +8,72 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from mmds_ingest import bronze
+from mmds_ingest import __version__, bronze
 from mmds_ingest.console import LoadDisplay
 from mmds_ingest.errors import IngestError
 from mmds_ingest.fake_portal.cli import fake_portal
 from mmds_ingest.load import run_load
 from mmds_ingest.settings import IngestSettings
 
-app = typer.Typer(
-    help="mmds ingestion: load the City of Vancouver's 3-1-1 requests into DuckDB bronze.",
-    no_args_is_help=True,
-)
-app.command("fake-portal")(fake_portal)
+EXAMPLES = """Examples:
 
-out = Console()
-err = Console(stderr=True)
+\b
+  mmds-ingest load                     load what changed on the portal (all on the first run)
+  mmds-ingest load --full-refresh      reload everything, rebuilding a damaged warehouse
+  mmds-ingest status                   the cursor, the rows and the last loads
+  mmds-ingest history --limit 5        the last five loads and how long each took
+  mmds-ingest fake-portal --rows 1000  serve a fake portal (prints its URL)
+  MMDS_DATA_DIR=/srv/mmds MMDS_PORTAL_URL=http://127.0.0.1:8000 mmds-ingest load
+
+Other settings (timeouts, retries, lookback) are MMDS_* variables; see the package README.
+"""
+
+# Plain help (no rich panels): typer's rich help shows a `<bool>` type beside every flag.
+app = typer.Typer(
+    epilog=EXAMPLES,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+app.command("fake-portal", epilog=EXAMPLES)(fake_portal)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DataDir = Annotated[
-    Path | None, typer.Option(help="Folder of warehouse.duckdb [env: MMDS_DATA_DIR].")
+    Path | None,
+    typer.Option(
+        envvar="MMDS_DATA_DIR",
+        metavar="FOLDER",
+        help="Folder of warehouse.duckdb.  [default: ./data]",
+    ),
 ]
 PortalUrl = Annotated[
-    str | None, typer.Option(help="The portal's site root [env: MMDS_PORTAL_URL].")
+    str | None,
+    typer.Option(
+        envvar="MMDS_PORTAL_URL",
+        metavar="URL",
+        help="The portal's site root.  [default: https://opendata.vancouver.ca]",
+    ),
 ]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"mmds-ingest {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Load the City of Vancouver's 3-1-1 requests from its portal into DuckDB bronze."""
 
 
 def _settings(data_dir: Path | None, portal_url: str | None = None) -> IngestSettings:
@@ -53,14 +97,19 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def _fail(error: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {error}")
     return typer.Exit(code=1)
 
 
-@app.command()
+@app.command(epilog=EXAMPLES)
 def load(
     full_refresh: Annotated[
-        bool, typer.Option("--full-refresh", help="Reload the whole dataset.")
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Reload the whole dataset; a warehouse that is not a DuckDB file is moved "
+            "aside and rebuilt.",
+        ),
     ] = False,
     data_dir: DataDir = None,
     portal_url: PortalUrl = None,
@@ -78,11 +127,7 @@ def load(
     except (KeyboardInterrupt, _Terminated) as stop:
         notes = getattr(stop, "__notes__", None)
         where = notes[-1] if notes else "stopped before the load began"
-        err.print(
-            f"interrupted: {where}; run `mmds-ingest load` again to resume",
-            highlight=False,
-            soft_wrap=True,
-        )
+        err.print(f"interrupted: {where}; run `mmds-ingest load` again to resume")
         raise typer.Exit(code=130 if isinstance(stop, KeyboardInterrupt) else 143) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -95,8 +140,7 @@ def load(
         f"  portal total {result.portal_total if result.portal_total is not None else '-'}"
         f"  bronze {result.bronze_count if result.bronze_count is not None else '-'}"
         + (f"\n  reconciliation: {result.reconciliation}" if result.reconciliation else "")
-        + (f"\n  note: {result.message}" if result.message else ""),
-        highlight=False,
+        + (f"\n  note: {result.message}" if result.message else "")
     )
 
 
@@ -116,7 +160,7 @@ def _open_read_only(settings: IngestSettings):
     return con
 
 
-@app.command()
+@app.command(epilog=EXAMPLES)
 def status(data_dir: DataDir = None) -> None:
     """Show the cursor, the row counts and the last loads."""
     settings = _settings(data_dir)
@@ -142,11 +186,11 @@ def status(data_dir: DataDir = None) -> None:
     out.print(f"last load   {state.load_id or '(none)'}")
     out.print(f"rows        {rows:,} ({flagged:,} flagged)")
     out.print(f"loads       {loads:,}")
-    out.print(f"reconciled  {reconciled[0] if reconciled else '(not yet)'}", highlight=False)
+    out.print(f"reconciled  {reconciled[0] if reconciled else '(not yet)'}")
     _print_loads(settings, limit=5)
 
 
-@app.command()
+@app.command(epilog=EXAMPLES)
 def history(
     limit: Annotated[int, typer.Option(min=1, help="How many loads to show.")] = 20,
     data_dir: DataDir = None,
@@ -169,9 +213,7 @@ def _print_loads(settings: IngestSettings, limit: int) -> None:
         con.close()
     out.print(
         f"{'load':<27} {'mode':<11} {'status':<9} {'received':>9} {'inserted':>9} "
-        f"{'updated':>8} {'deleted':>8} {'flagged':>8} {'seconds':>8}  cursor after / message",
-        highlight=False,
-        soft_wrap=True,
+        f"{'updated':>8} {'deleted':>8} {'flagged':>8} {'seconds':>8}  cursor after / message"
     )
     for row in rows:
         load_id, mode, state, received, inserted, updated, flagged, deleted = row[:8]
@@ -179,7 +221,5 @@ def _print_loads(settings: IngestSettings, limit: int) -> None:
         out.print(
             f"{load_id:<27} {mode:<11} {state:<9} {received or 0:>9,} {inserted or 0:>9,} "
             f"{updated or 0:>8,} {deleted or 0:>8,} {flagged or 0:>8,} {seconds:>8}  "
-            f"{cursor_after}" + (f"  ({message})" if message else ""),
-            highlight=False,
-            soft_wrap=True,
+            f"{cursor_after}" + (f"  ({message})" if message else "")
         )
