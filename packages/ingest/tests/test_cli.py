@@ -25,7 +25,10 @@ def test_load_then_status_and_history(fake_portal, tmp_path):
     assert "rows        2,000 (0 flagged)" in status.output
     assert "cursor      2026-" in status.output
     assert "reconciled  bronze and the portal agree: 2,000 rows" in status.output
-    assert "portal total 2000  bronze 2000" in loaded.output
+    assert "portal total 2,000  bronze 2,000" in loaded.output
+    assert "local-area-boundary: load " in loaded.output
+    assert "portal total 22  bronze 22" in loaded.output
+    assert "rows        22 (0 flagged)" in status.output
     assert history.exit_code == 0
     assert "succeeded" in history.output
 
@@ -51,7 +54,10 @@ def test_unreachable_portal_fails_with_advice_and_exit_1(tmp_path):
     )
 
     assert result.exit_code == 1
-    assert f"error: nothing answers at 127.0.0.1:{closed_port} (connection refused" in result.output
+    assert (
+        f"error: 3-1-1-service-requests: nothing answers at 127.0.0.1:{closed_port} "
+        "(connection refused"
+    ) in result.output
     assert result.output.rstrip().endswith("check MMDS_PORTAL_URL, and that the portal is up")
 
 
@@ -77,9 +83,10 @@ def test_history_shows_a_load_from_its_start_to_its_commit(fake_portal, tmp_path
     history = runner.invoke(app, ["history", *flags])
 
     assert loaded.exit_code == 0, loaded.output
-    header, line = history.output.splitlines()[:2]
-    assert header.split()[8] == "seconds"
-    assert float(line.split()[8]) >= 1.5  # the download waited 1.5 s before its first byte
+    header, *lines = history.output.splitlines()
+    (line,) = [line for line in lines if " 3-1-1-service-requests " in line]
+    assert header.split()[9] == "seconds"
+    assert float(line.split()[9]) >= 1.5  # the download waited 1.5 s before its first byte
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         started, finished, loaded_at = con.execute(
             "SELECT started_at, finished_at, (SELECT max(_loaded_at) FROM bronze.service_requests)"

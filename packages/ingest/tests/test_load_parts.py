@@ -11,11 +11,12 @@ import duckdb
 import pytest
 from mmds_ingest import bronze, run_load
 from mmds_ingest.client import PortalClient
+from mmds_ingest.datasets import SERVICE_REQUESTS
 from mmds_ingest.errors import PortalUnavailableError
 from mmds_ingest.fake_portal import generate_records
 from mmds_ingest.fresh_load import RESTART, insert_into_empty, load_into_empty
 from mmds_ingest.interruptible import Connection
-from mmds_ingest.staging import TimeBounds
+from mmds_ingest.staging import Staging
 
 BRONZE = """SELECT _record_key, * EXCLUDE (_record_key, _load_id, _loaded_at)
 FROM bronze.service_requests ORDER BY _record_key"""
@@ -78,7 +79,10 @@ def test_a_failing_insert_stops_the_download_and_raises(fake_portal, ingest_sett
     # no bronze tables: the insert fails
     con = Connection(bronze.connect(tmp_path / "no-bronze.duckdb"))
     try:
-        with PortalClient(ingest_settings) as client, pytest.raises(duckdb.CatalogException):
+        with (
+            PortalClient(ingest_settings, SERVICE_REQUESTS) as client,
+            pytest.raises(duckdb.CatalogException),
+        ):
             load_into_empty(
                 con,
                 client,
@@ -89,7 +93,7 @@ def test_a_failing_insert_stops_the_download_and_raises(fake_portal, ingest_sett
                 on_progress=None,
                 load_id="l",
                 loaded_at=datetime.now(UTC),
-                bounds=TimeBounds(datetime.now(UTC)),
+                staging=Staging(SERVICE_REQUESTS, datetime.now(UTC)),
             )
     finally:
         con.close()
@@ -111,7 +115,7 @@ def test_parts_before_a_restart_are_void(tmp_path):
         [paths[0], RESTART, paths[1]],
         load_id="l",
         loaded_at=datetime.now(UTC),
-        bounds=TimeBounds(datetime.now(UTC)),
+        staging=Staging(SERVICE_REQUESTS, datetime.now(UTC)),
     )
 
     assert summary.rows == 2

@@ -5,14 +5,22 @@ import signal
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
 
 from mmds_ingest import __version__, bronze
 from mmds_ingest.console import LoadDisplay
+from mmds_ingest.datasets import (
+    BRONZE_SCHEMA,
+    DATASETS,
+    SERVICE_REQUESTS,
+    Dataset,
+    dataset_by_id,
+)
 from mmds_ingest.errors import IngestError
 from mmds_ingest.fake_portal.cli import fake_portal
-from mmds_ingest.load import run_load
+from mmds_ingest.load import LoadResult, run_load
 from mmds_ingest.settings import IngestSettings
 
 EXAMPLES = """Examples:
@@ -96,9 +104,18 @@ def _terminate(signum: int, frame: object) -> None:
     raise _Terminated
 
 
-def _fail(error: Exception) -> typer.Exit:
+def _fail(error: Exception | str) -> typer.Exit:
     err.print(f"[bold red]error:[/] {error}")
     return typer.Exit(code=1)
+
+
+def _datasets(dataset_id: str | None) -> tuple[Dataset, ...]:
+    if dataset_id is None:
+        return DATASETS
+    try:
+        return (dataset_by_id(dataset_id),)
+    except ValueError as unknown:
+        raise typer.BadParameter(str(unknown), param_hint="--dataset") from None
 
 
 @app.command(epilog=EXAMPLES)
@@ -111,19 +128,34 @@ def load(
             "aside and rebuilt.",
         ),
     ] = False,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ID",
+            help=f"Load this dataset only ({', '.join(d.id for d in DATASETS)}); "
+            "default: every one, in that order.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     portal_url: PortalUrl = None,
 ) -> None:
-    """Load new and changed requests from the portal (everything on the first run)."""
+    """Load what changed on the portal into bronze (everything on the first run), dataset by
+    dataset, each in one transaction; stop at the first that fails."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    chosen = _datasets(dataset)
     settings = _settings(data_dir, portal_url)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with LoadDisplay(err) as display:
-            result = run_load(settings, full_refresh=full_refresh, on_progress=display)
-    except IngestError as error:
-        raise _fail(error) from None
+            for each in chosen:
+                try:
+                    result = run_load(
+                        settings, dataset=each, full_refresh=full_refresh, on_progress=display
+                    )
+                except IngestError as error:
+                    raise _fail(f"{each.id}: {error}") from None
+                _print_result(result)
     except (KeyboardInterrupt, _Terminated) as stop:
         notes = getattr(stop, "__notes__", None)
         where = notes[-1] if notes else "stopped before the load began"
@@ -131,14 +163,24 @@ def load(
         raise typer.Exit(code=130 if isinstance(stop, KeyboardInterrupt) else 143) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _print_result(result: LoadResult) -> None:
+    def known(value: object) -> str:
+        return "-" if value is None else f"{value:,}"
+
     out.print(
-        f"load {result.load_id}: {result.mode}, {result.status} in {result.seconds:.1f}s\n"
+        f"{result.dataset}: load {result.load_id}, {result.mode}, {result.status} "
+        f"in {result.seconds:.1f}s\n"
         f"  received {result.rows_received:,}  inserted {result.rows_inserted:,}  "
         f"updated {result.rows_updated:,}  unchanged {result.rows_unchanged:,}  "
         f"flagged {result.rows_flagged:,}  deleted {result.rows_deleted:,}\n"
-        f"  cursor {result.cursor_before} -> {result.cursor_after}\n"
-        f"  portal total {result.portal_total if result.portal_total is not None else '-'}"
-        f"  bronze {result.bronze_count if result.bronze_count is not None else '-'}"
+        + (
+            f"  cursor {result.cursor_before} -> {result.cursor_after}\n"
+            if result.cursor_before or result.cursor_after
+            else ""
+        )
+        + f"  portal total {known(result.portal_total)}  bronze {known(result.bronze_count)}"
         + (f"\n  reconciliation: {result.reconciliation}" if result.reconciliation else "")
         + (f"\n  note: {result.message}" if result.message else "")
     )
@@ -151,7 +193,7 @@ def _open_read_only(settings: IngestSettings):
     try:
         con = bronze.connect(path, read_only=True)
         with bronze.unreadable_as_corrupt(path):
-            exists = bronze.bronze_exists(con)
+            exists = bronze.table_exists(con, BRONZE_SCHEMA, "_state")
     except IngestError as error:
         raise _fail(error) from None
     if not exists:
@@ -162,32 +204,61 @@ def _open_read_only(settings: IngestSettings):
 
 @app.command(epilog=EXAMPLES)
 def status(data_dir: DataDir = None) -> None:
-    """Show the cursor, the row counts and the last loads."""
+    """Show each dataset's cursor, rows and last reconciliation, then the last loads."""
     settings = _settings(data_dir)
     con = _open_read_only(settings)
     try:
-        state = bronze.read_state(con)
-        rows, flagged = con.execute(
-            "SELECT count(*), count(_quality_issues) FROM bronze.service_requests"
-        ).fetchone()
+        by_dataset = _dataset_sql(con, "_loads")
         loads = con.execute("SELECT count(*) FROM bronze._loads").fetchone()[0]
-        reconciled = (
-            con.execute(
-                "SELECT reconciliation FROM bronze._loads WHERE reconciliation IS NOT NULL "
-                "ORDER BY started_at DESC LIMIT 1"
-            ).fetchone()
-            if "reconciliation" in bronze.load_columns(con)  # a warehouse of 0.3.0 lacks it
-            else None
-        )
+        sections = [_dataset_status(con, dataset, by_dataset) for dataset in DATASETS]
     finally:
         con.close()
     out.print(f"warehouse   {settings.warehouse_path}")
-    out.print(f"cursor      {state.cursor or '(none: the next load is full)'}")
-    out.print(f"last load   {state.load_id or '(none)'}")
-    out.print(f"rows        {rows:,} ({flagged:,} flagged)")
     out.print(f"loads       {loads:,}")
-    out.print(f"reconciled  {reconciled[0] if reconciled else '(not yet)'}")
+    for lines in sections:
+        out.print()
+        for line in lines:
+            out.print(line)
+    out.print()
     _print_loads(settings, limit=5)
+
+
+def _dataset_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """SQL naming the dataset of a row of `bronze.<table>`: its `dataset` column, or, in a
+    warehouse of an earlier version (until its next load), the one dataset it could hold."""
+    if "dataset" in bronze.columns(con, BRONZE_SCHEMA, table):
+        return "dataset"
+    return f"'{SERVICE_REQUESTS.id}'"
+
+
+def _dataset_status(con: duckdb.DuckDBPyConnection, dataset: Dataset, by_dataset: str) -> list[str]:
+    title = f"{dataset.id}  ({dataset.table})"
+    if not bronze.table_exists(con, BRONZE_SCHEMA, dataset.bronze_table):
+        return [title, "  (not loaded yet)"]
+    state = con.execute(
+        f"SELECT cursor, load_id FROM bronze._state WHERE {_dataset_sql(con, '_state')} = ?",  # noqa: S608 -- constants
+        [dataset.id],
+    ).fetchone() or (None, None)
+    rows, flagged = con.execute(
+        f"SELECT count(*), count(_quality_issues) FROM {dataset.table}"  # noqa: S608 -- constants
+    ).fetchone()
+    reconciled = None
+    if "reconciliation" in bronze.columns(con, BRONZE_SCHEMA, "_loads"):  # 0.3.0 lacked it
+        reconciled = con.execute(
+            f"SELECT reconciliation FROM bronze._loads WHERE {by_dataset} = ? "  # noqa: S608 -- constants
+            "AND reconciliation IS NOT NULL ORDER BY started_at DESC LIMIT 1",
+            [dataset.id],
+        ).fetchone()
+    no_cursor = (
+        "(none: the next load is full)" if dataset.cursor_field else "(none: loads are full)"
+    )
+    return [
+        title,
+        f"  cursor      {state[0] or no_cursor}",
+        f"  last load   {state[1] or '(none)'}",
+        f"  rows        {rows:,} ({flagged:,} flagged)",
+        f"  reconciled  {reconciled[0] if reconciled else '(not yet)'}",
+    ]
 
 
 @app.command(epilog=EXAMPLES)
@@ -195,7 +266,7 @@ def history(
     limit: Annotated[int, typer.Option(min=1, help="How many loads to show.")] = 20,
     data_dir: DataDir = None,
 ) -> None:
-    """List past loads, newest first."""
+    """List past loads of every dataset, newest first, with how long each took."""
     _print_loads(_settings(data_dir), limit=limit)
 
 
@@ -203,23 +274,26 @@ def _print_loads(settings: IngestSettings, limit: int) -> None:
     con = _open_read_only(settings)
     try:
         rows = con.execute(
-            """SELECT load_id, mode, status, rows_received, rows_inserted, rows_updated,
-                      rows_flagged, rows_deleted, cursor_after,
-                      round(epoch(finished_at - started_at), 1), message
-               FROM bronze._loads ORDER BY started_at DESC LIMIT ?""",
+            f"""SELECT load_id, {_dataset_sql(con, "_loads")}, mode, status, rows_received,
+                      rows_inserted, rows_updated, rows_deleted, rows_flagged,
+                      round(epoch(finished_at - started_at), 1), cursor_after, message
+               FROM bronze._loads ORDER BY started_at DESC LIMIT ?""",  # noqa: S608 -- constants
             [limit],
         ).fetchall()
     finally:
         con.close()
     out.print(
-        f"{'load':<27} {'mode':<11} {'status':<9} {'received':>9} {'inserted':>9} "
-        f"{'updated':>8} {'deleted':>8} {'flagged':>8} {'seconds':>8}  cursor after / message"
+        f"{'load':<27} {'dataset':<22} {'mode':<11} {'status':<9} {'received':>9} "
+        f"{'inserted':>9} {'updated':>8} {'deleted':>8} {'flagged':>8} {'seconds':>8}  "
+        "cursor after / message"
     )
     for row in rows:
-        load_id, mode, state, received, inserted, updated, flagged, deleted = row[:8]
-        cursor_after, seconds, message = row[8:]
+        load_id, dataset, mode, state, *counts, seconds, cursor_after, message = row
+        figures = " ".join(
+            f"{count or 0:>{width},}" for count, width in zip(counts, (9, 9, 8, 8, 8), strict=True)
+        )
         out.print(
-            f"{load_id:<27} {mode:<11} {state:<9} {received or 0:>9,} {inserted or 0:>9,} "
-            f"{updated or 0:>8,} {deleted or 0:>8,} {flagged or 0:>8,} {seconds:>8}  "
-            f"{cursor_after}" + (f"  ({message})" if message else "")
+            f"{load_id:<27} {dataset:<22} {mode:<11} {state:<9} {figures} {seconds:>8}  "
+            + (str(cursor_after) if cursor_after else "-")
+            + (f"  ({message})" if message else "")
         )

@@ -15,6 +15,7 @@ from typing import Any, Self, TypeVar
 import httpx
 from tenacity import RetryError
 
+from mmds_ingest.datasets import Dataset
 from mmds_ingest.errors import (
     NotAPortalError,
     PortalRequestError,
@@ -66,7 +67,7 @@ class PortalClient:
     client serves one load: its requests share one retry budget (`Retrier`).
     """
 
-    def __init__(self, settings: IngestSettings) -> None:
+    def __init__(self, settings: IngestSettings, dataset: Dataset) -> None:
         self._retrier = Retrier(
             settings.retry_attempts,
             settings.retry_budget_seconds,
@@ -86,7 +87,7 @@ class PortalClient:
             http2=False,
             follow_redirects=True,
         )
-        self.dataset_url = settings.dataset_url
+        self.dataset_url = settings.portal_url + dataset.path  # no key: safe to log
 
     def __enter__(self) -> Self:
         return self

@@ -7,11 +7,9 @@ import httpx
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mmds_ingest.datasets import SERVICE_REQUESTS
 from mmds_ingest.errors import SettingsError
 
 DEFAULT_PORTAL_URL = "https://opendata.vancouver.ca"
-DATASET_ID = SERVICE_REQUESTS.id
 WAREHOUSE_FILE = "warehouse.duckdb"
 
 
@@ -28,7 +26,6 @@ class IngestSettings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Holds warehouse.duckdb; made absolute.")
     portal_url: str = Field(DEFAULT_PORTAL_URL, description="The portal's site root.")
     portal_api_key: SecretStr | None = Field(None, description="Optional Opendatasoft API key.")
-    dataset_id: str = DATASET_ID
     lookback_days: float = Field(3.0, ge=0, description="Incremental loads re-read this window.")
     clock_skew_minutes: float = Field(
         60.0,
@@ -85,11 +82,6 @@ class IngestSettings(BaseSettings):
     def warehouse_path(self) -> Path:
         """The DuckDB file holding bronze, silver and gold."""
         return self.data_dir / WAREHOUSE_FILE
-
-    @property
-    def dataset_url(self) -> str:
-        """The Explore v2.1 URL of the dataset (no key, safe to log)."""
-        return f"{self.portal_url}/api/explore/v2.1/catalog/datasets/{self.dataset_id}"
 
 
 SECRET_SETTINGS = frozenset({"portal_api_key"})

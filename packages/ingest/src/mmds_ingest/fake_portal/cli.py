@@ -75,6 +75,12 @@ def fake_portal(
     parquet_style: Annotated[
         str, typer.Option(help="Parquet export typing: 'parquet' (native) or 'parquet_text'.")
     ] = "parquet",
+    geo_shape_style: Annotated[
+        str,
+        typer.Option(
+            help="How JSON bodies write a boundary's geom: a bare 'geometry' or a 'feature'."
+        ),
+    ] = "geometry",
     hostile: Annotated[
         bool,
         typer.Option(
@@ -85,7 +91,8 @@ def fake_portal(
         ),
     ] = False,
 ) -> None:
-    """Serve a fake of the City's portal; prints its base URL (for MMDS_PORTAL_URL)."""
+    """Serve a fake of the City's portal (3-1-1 requests and local-area boundaries); prints its
+    base URL (for MMDS_PORTAL_URL)."""
     try:
         portal = FakePortal(
             rows,
@@ -101,6 +108,7 @@ def fake_portal(
             host=host,
             port=port,
             hostile=hostile,
+            geo_shape_style=geo_shape_style,
         ).start()
     except (ValueError, OSError) as error:  # bad settings, a bad extract, a port in use
         typer.echo(f"fake portal not started: {error}", err=True)
