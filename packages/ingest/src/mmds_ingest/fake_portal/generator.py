@@ -6,7 +6,7 @@ The same seed, row count and span always give the same rows, whatever the caller
 """
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -14,10 +14,9 @@ import pyarrow.compute as pc
 
 from mmds_ingest.fake_portal import vocabulary as v
 from mmds_ingest.fake_portal.areas import areas, inside
+from mmds_ingest.fake_portal.span import DEFAULT_END, DEFAULT_START
 
 LOCAL_TZ = "America/Vancouver"
-DEFAULT_START = date(2022, 1, 1)
-DEFAULT_END = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 CHUNK_ROWS = 100_000
 PLACE_STREAM = 7  # the random stream that places points inside their area
 
@@ -291,9 +290,3 @@ def generate_records(
             )
             records.append(record)
     return records
-
-
-def span_days(start: date, end: datetime) -> float:
-    """Length of the span in days (used to pace new arrivals when time moves)."""
-    begin = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    return max((end - begin) / timedelta(days=1), 1.0)

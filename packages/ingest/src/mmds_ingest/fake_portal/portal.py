@@ -13,11 +13,11 @@ import numpy as np
 from mmds_ingest.fake_portal.changes import AdvanceSummary, advance
 from mmds_ingest.fake_portal.dataset import Dataset, records_batch
 from mmds_ingest.fake_portal.faults import Fault
-from mmds_ingest.fake_portal.generator import DEFAULT_END, DEFAULT_START, span_days
 from mmds_ingest.fake_portal.hostile import hostile_records
 from mmds_ingest.fake_portal.quota import RESET_STYLES
 from mmds_ingest.fake_portal.schema import BOUNDARY_FIELDS, DATASET_ID, SHAPE_STYLES
 from mmds_ingest.fake_portal.server import API_PREFIX, PortalState, SeenRequest, make_server
+from mmds_ingest.fake_portal.span import DEFAULT_END, DEFAULT_START, span_days
 
 PARQUET_STYLES = ("parquet", "parquet_text")
 PUBLISH_STEP = timedelta(seconds=1)
