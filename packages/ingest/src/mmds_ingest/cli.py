@@ -21,7 +21,7 @@ from mmds_ingest.datasets import (
 from mmds_ingest.errors import IngestError
 from mmds_ingest.fake_portal.cli import fake_portal
 from mmds_ingest.load import LoadResult, run_load
-from mmds_ingest.settings import IngestSettings
+from mmds_ingest.settings import DEFAULT_DATA_DIR, DEFAULT_PORTAL_URL, IngestSettings
 
 EXAMPLES = """Examples:
 
@@ -53,7 +53,7 @@ DataDir = Annotated[
     typer.Option(
         envvar="MMDS_DATA_DIR",
         metavar="FOLDER",
-        help="Folder of warehouse.duckdb.  [default: ./data]",
+        help=f"Folder of warehouse.duckdb.  [default: ./{DEFAULT_DATA_DIR}]",
     ),
 ]
 PortalUrl = Annotated[
@@ -61,7 +61,7 @@ PortalUrl = Annotated[
     typer.Option(
         envvar="MMDS_PORTAL_URL",
         metavar="URL",
-        help="The portal's site root.  [default: https://opendata.vancouver.ca]",
+        help=f"The portal's site root.  [default: {DEFAULT_PORTAL_URL}]",
     ),
 ]
 

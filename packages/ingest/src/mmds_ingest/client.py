@@ -21,6 +21,7 @@ from mmds_ingest.errors import (
     PortalRequestError,
     PortalUnavailableError,
     PortalUnreachableError,
+    one_line,
 )
 from mmds_ingest.export_sink import ExportSink, FileSink
 from mmds_ingest.retry import (
@@ -367,7 +368,7 @@ def _describe(error: BaseException | None) -> str:
 
 
 def _snippet(text: str, limit: int = 120) -> str:
-    flat = " ".join(text.split())
+    flat = one_line(text)
     return flat[:limit] + ("..." if len(flat) > limit else "")
 
 

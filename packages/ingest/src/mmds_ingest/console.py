@@ -9,11 +9,9 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from mmds_ingest.progress import LoadProgress
+from mmds_ingest.progress import LOG_EVERY_SECONDS, LoadProgress
 
 log = logging.getLogger("mmds_ingest")
-
-LOG_EVERY_SECONDS = 5.0
 
 
 class LoadDisplay:

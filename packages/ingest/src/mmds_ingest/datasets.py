@@ -22,6 +22,9 @@ KINDS = {
 }
 """How each portal field type is loaded."""
 
+DEFAULT_PORTAL_URL = "https://opendata.vancouver.ca"
+"""The City of Vancouver's portal: the site root the datasets are read from by default."""
+
 EXPLORE_API = "/api/explore/v2.1/catalog/datasets/"
 """Where a portal serves its datasets (Opendatasoft Explore v2.1), below its site root."""
 

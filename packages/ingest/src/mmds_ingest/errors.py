@@ -7,6 +7,8 @@ secret in it. A load that raises one of them leaves the warehouse exactly as it 
 
 import re
 
+from mmds_ingest.datasets import DEFAULT_PORTAL_URL
+
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -96,8 +98,8 @@ class NotAPortalError(PayloadError):
     """The answer is not the Opendatasoft API: an HTML page, or JSON of another shape."""
 
     hint = (
-        "check MMDS_PORTAL_URL: it must be an Opendatasoft portal's site root, "
-        "e.g. https://opendata.vancouver.ca"
+        f"check MMDS_PORTAL_URL: it must be an Opendatasoft portal's site root, "
+        f"e.g. {DEFAULT_PORTAL_URL}"
     )
 
 

@@ -7,9 +7,10 @@ import httpx
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mmds_ingest.datasets import DEFAULT_PORTAL_URL
 from mmds_ingest.errors import SettingsError
 
-DEFAULT_PORTAL_URL = "https://opendata.vancouver.ca"
+DEFAULT_DATA_DIR = Path("data")
 WAREHOUSE_FILE = "warehouse.duckdb"
 
 
@@ -23,7 +24,7 @@ class IngestSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MMDS_", extra="ignore")
 
-    data_dir: Path = Field(Path("data"), description="Holds warehouse.duckdb; made absolute.")
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Holds warehouse.duckdb; made absolute.")
     portal_url: str = Field(DEFAULT_PORTAL_URL, description="The portal's site root.")
     portal_api_key: SecretStr | None = Field(None, description="Optional Opendatasoft API key.")
     lookback_days: float = Field(3.0, ge=0, description="Incremental loads re-read this window.")

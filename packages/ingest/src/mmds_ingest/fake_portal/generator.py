@@ -175,7 +175,7 @@ def _chunk(
     )
     latitude = np.round(t.area_lat[area] + rng.normal(0.0, 0.007, n), 11)
     longitude = np.round(t.area_lon[area] + rng.normal(0.0, 0.011, n), 11)
-    # Its own generator: every other column stays what the seed gave before points were placed.
+    # Its own random stream: how many points need drawing again then changes no other column.
     _place_inside(place_rng, t, area, latitude, longitude)
     house = rng.integers(1, 80, n) * 100 + rng.integers(0, 100, n)
     street = rng.integers(0, len(v.STREETS), n)
