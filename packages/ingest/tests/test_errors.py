@@ -341,3 +341,26 @@ def test_errors_survive_pickling_unchanged():
     again = pickle.loads(pickle.dumps(error))  # noqa: S301 -- our own object
 
     assert (str(again), again.hint, again.cause) == (str(error), error.hint, error.cause)
+
+
+def test_the_command_rebuilds_a_corrupt_warehouse_with_full_refresh(fake_portal, tmp_path):
+    garbage = os.urandom(64 * 1024)
+    (tmp_path / "warehouse.duckdb").write_bytes(garbage)
+    flags = ["--data-dir", str(tmp_path), "--portal-url", fake_portal.url]
+
+    refused = subprocess.run([MMDS_INGEST, "load", *flags], capture_output=True, text=True)
+    rebuilt = subprocess.run(
+        [MMDS_INGEST, "load", "--full-refresh", *flags], capture_output=True, text=True
+    )
+
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[-1].startswith(
+        f"error: 3-1-1-service-requests: {tmp_path / 'warehouse.duckdb'} is not a DuckDB file"
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    (aside,) = tmp_path.glob("warehouse.duckdb.corrupt-*")
+    assert aside.read_bytes() == garbage
+    assert f"note: warehouse.duckdb was not a DuckDB file: moved aside to {aside.name}" in (
+        rebuilt.stdout
+    )
+    assert "local-area-boundary: load " in rebuilt.stdout  # the next dataset, into the new file

@@ -141,7 +141,9 @@ def load(
 ) -> None:
     """Load what changed on the portal into bronze (everything on the first run), dataset by
     dataset, each in one transaction; stop at the first that fails."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # On a terminal the live display tells what the info lines would; elsewhere they are it.
+    level = logging.WARNING if err.is_terminal else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     chosen = _datasets(dataset)
     settings = _settings(data_dir, portal_url)
