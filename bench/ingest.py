@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 import httpx
 from mmds_ingest import IngestSettings, run_load
+from mmds_ingest.datasets import SERVICE_REQUESTS
 
 
 def start_portal(rows: int, seed: int) -> tuple[subprocess.Popen, str]:
@@ -118,7 +119,7 @@ def main() -> None:
         print(f"full load: {full.rows_received:,} rows in {full.seconds:.1f}s", file=sys.stderr)
 
         export = scratch / "export.jsonl"
-        download_export(settings.dataset_url, export)
+        download_export(url + SERVICE_REQUESTS.path, export)
         floor, floor_cpu = floor_seconds(export, scratch)
         export.unlink()
         print(f"floor: {floor:.1f}s", file=sys.stderr)

@@ -1,6 +1,9 @@
 """Shared fixtures of the ingest tests."""
 
-from collections.abc import Iterator
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from importlib import resources
 
 import pytest
 from mmds_ingest.fake_portal import FakePortal
@@ -59,3 +62,39 @@ def snapshot_warehouse(query):
         )
 
     return take
+
+
+def _ray_cast(lon: float, lat: float, geometry: dict) -> bool:
+    """Whether a point lies inside a GeoJSON (Multi)Polygon: a ray towards +longitude crosses
+    its rings an odd number of times (how PORTAL.md measured the real extract)."""
+    polygons = (
+        [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    )
+    inside = False
+    for ring in (ring for polygon in polygons for ring in polygon):
+        for (x1, y1), (x2, y2) in itertools.pairwise(ring):
+            if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+                inside = not inside
+    return inside
+
+
+@pytest.fixture(scope="session")
+def committed_polygons() -> dict[str, dict]:
+    """The local areas' polygons the fake portal serves, by name, read from the file itself."""
+    data = resources.files("mmds_ingest.fake_portal").joinpath("data")
+    text = data.joinpath("local-area-boundary.geojson").read_text(encoding="utf-8")
+    return {f["properties"]["name"]: f["geometry"] for f in json.loads(text)["features"]}
+
+
+@pytest.fixture(scope="session")
+def outside_their_area(committed_polygons) -> Callable[[list], list]:
+    """Of (area, latitude, longitude) rows, those whose point is not inside that area's polygon."""
+
+    def outside(rows: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+        return [
+            (area, lat, lon)
+            for area, lat, lon in rows
+            if not _ray_cast(lon, lat, committed_polygons[area])
+        ]
+
+    return outside

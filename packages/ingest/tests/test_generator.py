@@ -161,3 +161,24 @@ def test_bad_arguments_are_refused_with_a_reason():
         list(generate_batches(1, end=datetime(2024, 1, 1)))
     with pytest.raises(ValueError, match="span is empty"):
         list(generate_batches(1, start=date(2025, 1, 1), end=datetime(2024, 1, 1, tzinfo=UTC)))
+
+
+def test_located_requests_lie_inside_their_area(rows, outside_their_area, committed_polygons):
+    located = rows.execute(
+        "SELECT local_area, latitude, longitude FROM g "
+        "WHERE latitude IS NOT NULL AND local_area IS NOT NULL"
+    ).fetchall()
+
+    assert len(located) > 50_000
+    assert outside_their_area(located) == []
+    assert set(committed_polygons) == LOCAL_AREAS  # the vocabulary's names are the map's
+
+
+def test_points_spread_over_each_area_not_onto_one_spot(rows):
+    spread = rows.execute(
+        "SELECT local_area, count(DISTINCT round(latitude, 3) || ',' || round(longitude, 3)) "
+        "FROM g WHERE latitude IS NOT NULL AND local_area IS NOT NULL GROUP BY 1"
+    ).fetchall()
+
+    assert len(spread) == 22
+    assert min(spots for _, spots in spread) > 100  # about 100 m squares hit in every area

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 from mmds_ingest import bronze
-from mmds_ingest.staging import TimeBounds, stage_export
+from mmds_ingest.datasets import SERVICE_REQUESTS
+from mmds_ingest.staging import Staging
 
-BOUNDS = TimeBounds(datetime(2026, 12, 1, tzinfo=UTC))
+STAGING = Staging(SERVICE_REQUESTS, datetime(2026, 12, 1, tzinfo=UTC))
 
 BASE = {
     "department": "ENG - Sanitation Services",
@@ -31,7 +32,7 @@ def _stage(tmp_path: Path, records: list[dict]) -> list[tuple]:
     path = tmp_path / "export.jsonl"
     path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
     con = bronze.connect(tmp_path / "w.duckdb")
-    stage_export(con, path, BOUNDS)
+    STAGING.stage(con, path)
     rows = con.execute("SELECT _identity, _row_hash FROM staged ORDER BY rowid").fetchall()
     con.close()
     return rows

@@ -98,10 +98,14 @@ def test_the_repair_needs_no_change_at_the_portal_and_runs_from_the_command(
     assert "download skipped" in command.output
     assert "lay beyond the portal's clock" in command.output
     newest = query("SELECT max(last_modified_timestamp) FROM bronze.service_requests")[0][0]
-    assert query("SELECT cursor FROM bronze._state") == [(newest,)]
-    assert query("SELECT status FROM bronze._loads ORDER BY started_at DESC LIMIT 1") == [
-        ("succeeded",)
+    assert query("SELECT dataset, cursor FROM bronze._state ORDER BY 1") == [
+        ("3-1-1-service-requests", newest),
+        ("local-area-boundary", None),  # loaded by the command too; it has no cursor
     ]
+    assert query(
+        "SELECT status FROM bronze._loads WHERE dataset = '3-1-1-service-requests' "
+        "ORDER BY started_at DESC LIMIT 1"
+    ) == [("succeeded",)]
 
 
 def test_a_stamp_within_the_skew_allowance_is_not_in_the_future(

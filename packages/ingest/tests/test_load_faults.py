@@ -1,12 +1,14 @@
 """Every fault of the fake portal, over real HTTP: transient ones are retried to success;
 the rest fail the load with a message naming the problem and leave the warehouse as it was."""
 
+import dataclasses
 import re
 import threading
 import time
 
 import pytest
 from mmds_ingest import run_load
+from mmds_ingest.datasets import SERVICE_REQUESTS
 from mmds_ingest.errors import (
     PayloadError,
     PortalRequestError,
@@ -137,11 +139,10 @@ def test_missing_field_fails_clearly_and_changes_nothing(
 def test_unknown_dataset_is_refused_without_retrying_and_hides_the_key(
     fake_portal, ingest_settings
 ):
-    settings = ingest_settings.model_copy(
-        update={"dataset_id": "no-such-dataset", "portal_api_key": SecretStr("s3cr3t-key")}
-    )
+    settings = ingest_settings.model_copy(update={"portal_api_key": SecretStr("s3cr3t-key")})
+    unknown = dataclasses.replace(SERVICE_REQUESTS, id="no-such-dataset")
     with pytest.raises(PortalRequestError, match="HTTP 404") as failure:
-        run_load(settings)
+        run_load(settings, dataset=unknown)
     assert "s3cr3t-key" not in str(failure.value)
 
 
@@ -152,7 +153,7 @@ def test_portal_changing_during_the_export_fails_the_load_and_changes_nothing(
     mover = threading.Timer(0.5, fake_portal.advance, kwargs={"days": 10})
     mover.start()
 
-    with pytest.raises(ReconciliationError, match="changed meanwhile: run the load again"):
+    with pytest.raises(ReconciliationError, match="changed during the load; nothing was committed"):
         run_load(ingest_settings.model_copy(update={"lookback_days": 30}))
 
     mover.join()

@@ -50,7 +50,8 @@ def test_the_command_alone_removes_what_the_portal_deleted(
     assert "deleted 101" in command.output
     audit = query(
         "SELECT rows_deleted, bronze_count, portal_total_count, reconciliation "
-        "FROM bronze._loads ORDER BY started_at DESC LIMIT 1"
+        "FROM bronze._loads WHERE dataset = '3-1-1-service-requests' "
+        "ORDER BY started_at DESC LIMIT 1"
     )
     assert audit[0][:3] == (101, 1_899, 1_899)
     assert "deleted 101 and inserted 0" in audit[0][3]

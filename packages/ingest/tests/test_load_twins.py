@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from mmds_ingest import IngestSettings, LoadResult, run_load
+from mmds_ingest.datasets import SERVICE_REQUESTS
 from mmds_ingest.errors import PortalUnavailableError
 from mmds_ingest.fake_portal import FakePortal
 from mmds_ingest.odsql import batch_filters
@@ -242,14 +243,14 @@ def _warehouse(data_dir: Path) -> tuple:
     ],
 )
 def test_group_filter_quotes_text_without_escapes(address, condition):
-    where = group_filter(_twin(BEFORE_WINDOW[0], address=address))
+    where = group_filter(SERVICE_REQUESTS, _twin(BEFORE_WINDOW[0], address=address))
 
     assert condition in where
     assert f"service_request_open_timestamp = date'{TWIN_OPENED}'" in where
 
 
 def test_group_filter_leaves_out_text_it_cannot_quote():
-    where = group_filter(_twin(BEFORE_WINDOW[0], address='1 O\'NEIL "B" RD\\'))
+    where = group_filter(SERVICE_REQUESTS, _twin(BEFORE_WINDOW[0], address='1 O\'NEIL "B" RD\\'))
 
     assert "address" not in where
     assert "department = " in where

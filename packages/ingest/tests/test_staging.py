@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 from mmds_ingest import bronze
-from mmds_ingest.errors import PayloadError
+from mmds_ingest.datasets import SERVICE_REQUESTS
+from mmds_ingest.errors import PayloadError, SchemaDriftError
 from mmds_ingest.fake_portal import generate_records
 from mmds_ingest.fresh_load import insert_into_empty
-from mmds_ingest.staging import TimeBounds, stage_export
+from mmds_ingest.staging import Staging
 
-BOUNDS = TimeBounds(datetime(2026, 12, 1, tzinfo=UTC))
+STAGING = Staging(SERVICE_REQUESTS, datetime(2026, 12, 1, tzinfo=UTC))
 """The generated records' span ends on 2026-11-29: nothing in them is in the future."""
 
 
@@ -46,7 +47,7 @@ def test_odd_values_are_kept_flagged_and_nulled(con, tmp_path, changes, issues):
     good, odd = generate_records(2, seed=3)
     odd |= changes
 
-    summary = stage_export(con, _write(tmp_path, [json.dumps(good), json.dumps(odd)]), BOUNDS)
+    summary = STAGING.stage(con, _write(tmp_path, [json.dumps(good), json.dumps(odd)]))
 
     assert (summary.rows, summary.flagged) == (2, 1)
     flagged = con.execute(
@@ -58,46 +59,48 @@ def test_odd_values_are_kept_flagged_and_nulled(con, tmp_path, changes, issues):
 
 def test_clean_records_are_not_flagged(con, tmp_path):
     records = generate_records(200, seed=11)
-    summary = stage_export(con, _write(tmp_path, [json.dumps(r) for r in records]), BOUNDS)
+    summary = STAGING.stage(con, _write(tmp_path, [json.dumps(r) for r in records]))
     assert (summary.rows, summary.flagged) == (200, 0)
 
 
 def test_empty_export_is_zero_rows(con, tmp_path):
-    assert stage_export(con, _write(tmp_path, []), BOUNDS).rows == 0
+    assert STAGING.stage(con, _write(tmp_path, [])).rows == 0
 
 
 @pytest.mark.parametrize(
-    "lines, says",
+    "lines, error, says",
     [
-        (['{"department": "ENG", "status": "Op'], "not valid JSON lines"),
-        (["<html><body>Service unavailable</body></html>"], "not valid JSON lines"),
-        (["[1, 2, 3]"], "no record of the export has department"),
+        (['{"department": "ENG", "status": "Op'], PayloadError, "not valid JSON lines"),
+        (["<html><body>Service unavailable</body></html>"], PayloadError, "not valid JSON lines"),
+        (["[1, 2, 3]"], SchemaDriftError, "no record of the export has department"),
     ],
     ids=["truncated", "html", "array"],
 )
-def test_broken_payload_fails_naming_the_problem(con, tmp_path, lines, says):
-    with pytest.raises(PayloadError, match=says):
-        stage_export(con, _write(tmp_path, lines), BOUNDS)
+def test_broken_payload_fails_naming_the_problem(con, tmp_path, lines, error, says):
+    with pytest.raises(error, match=says):
+        STAGING.stage(con, _write(tmp_path, lines))
 
 
 @pytest.mark.parametrize(
-    "line, says",
+    "line, error, says",
     [
-        ('{"department": "ENG", "status": "Op', "not valid JSON lines"),
-        ("[1, 2, 3]", "no record of the export has department"),
+        ('{"department": "ENG", "status": "Op', PayloadError, "not valid JSON lines"),
+        ("[1, 2, 3]", SchemaDriftError, "no record of the export has department"),
     ],
     ids=["truncated", "array"],
 )
-def test_broken_payload_into_an_empty_bronze_fails_and_loads_nothing(con, tmp_path, line, says):
+def test_broken_payload_into_an_empty_bronze_fails_and_loads_nothing(
+    con, tmp_path, line, error, says
+):
     bronze.ensure_schema(con)
     con.execute("BEGIN")
-    with pytest.raises(PayloadError, match=says):
+    with pytest.raises(error, match=says):
         insert_into_empty(
             con,
             [_write(tmp_path, [line])],
             load_id="l",
             loaded_at=datetime.now(UTC),
-            bounds=BOUNDS,
+            staging=STAGING,
         )
     con.execute("ROLLBACK")
     assert con.execute("SELECT count(*) FROM bronze.service_requests").fetchone() == (0,)
@@ -108,15 +111,17 @@ def test_required_field_absent_from_every_record_fails(con, tmp_path):
     for record in records:
         del record["last_modified_timestamp"]
 
-    with pytest.raises(PayloadError, match="no record of the export has last_modified_timestamp"):
-        stage_export(con, _write(tmp_path, [json.dumps(record) for record in records]), BOUNDS)
+    with pytest.raises(
+        SchemaDriftError, match="no record of the export has last_modified_timestamp"
+    ):
+        STAGING.stage(con, _write(tmp_path, [json.dumps(record) for record in records]))
 
 
 def test_one_record_without_a_required_field_is_flagged(con, tmp_path):
     good, lacking = generate_records(2, seed=5)
     del lacking["status"]
 
-    summary = stage_export(con, _write(tmp_path, [json.dumps(good), json.dumps(lacking)]), BOUNDS)
+    summary = STAGING.stage(con, _write(tmp_path, [json.dumps(good), json.dumps(lacking)]))
 
     assert (summary.rows, summary.flagged) == (2, 1)
     assert con.execute("SELECT _quality_issues FROM staged WHERE status IS NULL").fetchall() == [
@@ -127,4 +132,4 @@ def test_one_record_without_a_required_field_is_flagged(con, tmp_path):
 def test_record_may_omit_optional_null_fields(con, tmp_path):
     record = generate_records(1, seed=5)[0]
     record.pop("address")
-    assert stage_export(con, _write(tmp_path, [json.dumps(record)]), BOUNDS).flagged == 0
+    assert STAGING.stage(con, _write(tmp_path, [json.dumps(record)])).flagged == 0

@@ -1,4 +1,4 @@
-"""mmds ingest: the City of Vancouver's 3-1-1 service requests from the portal into bronze."""
+"""mmds ingest: the City of Vancouver's portal datasets (3-1-1, local areas) into bronze."""
 
 from importlib.metadata import version
 

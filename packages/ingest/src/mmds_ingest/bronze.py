@@ -1,40 +1,54 @@
-"""The bronze schema (DDL of the contract), the warehouse connection and its write lock,
-and the cursor state and load audit kept beside the data."""
+"""The bronze schema (DDL of the contract, a table per dataset derived from its declaration),
+the warehouse connection and its write lock, and the cursor state and load audit kept beside
+the data."""
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from mmds_ingest.errors import WarehouseLockedError
+from mmds_ingest.datasets import BRONZE_SCHEMA, DATASETS, SERVICE_REQUESTS, Dataset
+from mmds_ingest.errors import (
+    DataDirError,
+    WarehouseCorruptError,
+    WarehouseLockedError,
+    one_line,
+)
 
 log = logging.getLogger(__name__)
 
-SERVICE_REQUESTS_DDL = """
-CREATE TABLE IF NOT EXISTS bronze.service_requests (
-    department VARCHAR,
-    service_request_type VARCHAR,
-    status VARCHAR,
-    closure_reason VARCHAR,
-    service_request_open_timestamp TIMESTAMPTZ,
-    service_request_close_date DATE,
-    last_modified_timestamp TIMESTAMPTZ,
-    address VARCHAR,
-    local_area VARCHAR,
-    channel VARCHAR,
-    latitude DOUBLE,
-    longitude DOUBLE,
-    geom JSON,
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "instant": "TIMESTAMPTZ",
+    "date": "DATE",
+    "number": "DOUBLE",
+    "geo_point": "JSON",
+    "geo_shape": "JSON",
+}
+"""The bronze column type of each kind of source field."""
+
+RECORD_COLUMNS = """
     _record_key VARCHAR NOT NULL,  -- unique by construction (see merge.py), not indexed
     _row_hash VARCHAR NOT NULL,
     _load_id VARCHAR NOT NULL,
     _loaded_at TIMESTAMPTZ NOT NULL,
     _quality_issues VARCHAR,
     _raw JSON USING COMPRESSION zstd NOT NULL  -- zstd: half the CPU of the default, 1/4 the size
-)"""
+"""
+"""The columns every bronze table of a dataset has after the dataset's own fields."""
+
+
+def table_ddl(dataset: Dataset) -> str:
+    """`CREATE TABLE IF NOT EXISTS` of a dataset's bronze table: its fields, typed, in the
+    portal's order, then `RECORD_COLUMNS`."""
+    fields = "".join(f"\n    {field.name} {SQL_TYPES[field.kind]}," for field in dataset.fields)
+    return f"CREATE TABLE IF NOT EXISTS {dataset.table} ({fields}{RECORD_COLUMNS})"
+
 
 LOADS_DDL = """
 CREATE TABLE IF NOT EXISTS bronze._loads (
@@ -58,19 +72,26 @@ CREATE TABLE IF NOT EXISTS bronze._loads (
     finished_at TIMESTAMPTZ NOT NULL,
     message VARCHAR,
     bronze_count BIGINT,
-    reconciliation VARCHAR
+    reconciliation VARCHAR,
+    dataset VARCHAR
 )"""
-
-ADDED_LOAD_COLUMNS = (("bronze_count", "BIGINT"), ("reconciliation", "VARCHAR"))
-"""`_loads` columns added after 0.3.0; a warehouse made by an earlier version gains them."""
 
 STATE_DDL = """
 CREATE TABLE IF NOT EXISTS bronze._state (
     cursor TIMESTAMPTZ,
     change_token VARCHAR,
     load_id VARCHAR,
-    updated_at TIMESTAMPTZ
+    updated_at TIMESTAMPTZ,
+    dataset VARCHAR
 )"""
+
+ADDED_COLUMNS = (
+    ("_loads", "bronze_count", "BIGINT"),
+    ("_loads", "reconciliation", "VARCHAR"),
+    ("_loads", "dataset", "VARCHAR"),
+    ("_state", "dataset", "VARCHAR"),
+)
+"""Columns added since 0.3.0 (appended, so a migrated table has the shape of a new one)."""
 
 LOAD_COLUMNS: tuple[str, ...] = (
     "load_id",
@@ -94,6 +115,7 @@ LOAD_COLUMNS: tuple[str, ...] = (
     "message",
     "bronze_count",
     "reconciliation",
+    "dataset",
 )
 
 
@@ -104,6 +126,16 @@ class State:
     cursor: datetime | None
     change_token: str | None
     load_id: str | None
+
+
+def make_folder(folder: Path) -> None:
+    """Create `folder` (and its parents) if absent, or raise `DataDirError` saying why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DataDirError(f"{folder} is a file, not a folder") from None
+    except OSError as error:
+        raise DataDirError(f"cannot create the folder {folder} ({error.strerror})") from None
 
 
 def connect(
@@ -117,10 +149,12 @@ def connect(
     """Open the warehouse with the session time zone pinned to UTC.
 
     DuckDB lets one process write a file at a time. If another holds it, wait up to
-    `lock_wait_seconds`, then raise `WarehouseLockedError` naming the holder.
+    `lock_wait_seconds`, then raise `WarehouseLockedError` naming the holder. A file that is
+    not a DuckDB file raises `WarehouseCorruptError`; a folder where it cannot be created,
+    `DataDirError`.
     """
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
     config: dict[str, str] = {}
     if memory_limit:
         config["memory_limit"] = memory_limit
@@ -132,19 +166,76 @@ def connect(
             con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
-                raise
+                raise _open_error(path, error) from None
             if time.monotonic() >= deadline:
                 raise WarehouseLockedError(
-                    f"{path} is in use by another process ({_holder(error)}). Another load, a "
-                    "dbt build or a reader holds it; wait for it to finish and run again, or set "
-                    "MMDS_LOCK_WAIT_SECONDS to wait for the lock."
+                    f"{path} is in use by another process ({_holder(error)}): another load, "
+                    "a dbt build or a reader holds it"
                 ) from None
             log.info("warehouse locked by another process; waiting")
             time.sleep(0.2)
             continue
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET enable_progress_bar = false")  # it drew on stdout during long loads
+        except duckdb.Error as error:  # e.g. a file written by an incompatible DuckDB
+            raise _open_error(path, error) from None
+        with unreadable_as_corrupt(path):
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")  # it drew on stdout during long loads
         return con
+
+
+def _open_error(path: Path, error: duckdb.Error) -> Exception:
+    """What an error opening `path` means: a file that is not a DuckDB file, or (when there is
+    no file) a folder where it cannot be created."""
+    if not path.exists():
+        return DataDirError(f"cannot create {path} ({_duckdb_reason(error)})")
+    if "not a valid DuckDB database file" in str(error):
+        return WarehouseCorruptError(f"{path} is not a DuckDB file")
+    return WarehouseCorruptError(
+        f"{path} cannot be read as a DuckDB file ({_duckdb_reason(error)})"
+    )
+
+
+@contextmanager
+def unreadable_as_corrupt(path: Path) -> Iterator[None]:
+    """Raise `WarehouseCorruptError` when DuckDB cannot read what the file at `path` holds
+    (a truncated or damaged file opens, then fails on its first read)."""
+    try:
+        yield
+    except (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException) as error:
+        raise WarehouseCorruptError(f"{path} is damaged ({_duckdb_reason(error)})") from None
+
+
+def _duckdb_reason(error: duckdb.Error) -> str:
+    text = one_line(str(error).split("\n")[0])
+    for prefix in ("IO Error: ", "Serialization Error: ", "INTERNAL Error: "):
+        text = text.removeprefix(prefix)
+    return text[:160]
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a corrupt warehouse (and its write-ahead log) to
+    `<name>.corrupt-<UTC timestamp>`, never deleting it; return the new path."""
+    aside = path.with_name(f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+    path.rename(aside)
+    wal = path.with_name(f"{path.name}.wal")
+    if wal.exists():
+        wal.rename(aside.with_name(f"{aside.name}.wal"))
+    return aside
+
+
+def move_back(aside: Path, path: Path) -> None:
+    """Undo `move_aside`: the file at `aside` (and its log) back to `path`."""
+    aside.rename(path)
+    wal = aside.with_name(f"{aside.name}.wal")
+    if wal.exists():
+        wal.rename(path.with_name(f"{path.name}.wal"))
+
+
+def remove(path: Path) -> None:
+    """Delete a warehouse file and its write-ahead log (a failed first load's)."""
+    for file in (path, path.with_name(f"{path.name}.wal")):
+        if file.is_file():
+            file.unlink()
 
 
 def _holder(error: duckdb.IOException) -> str:
@@ -154,53 +245,64 @@ def _holder(error: duckdb.IOException) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the bronze schema and its three tables if they do not exist, and add the audit
-    columns a warehouse of an earlier version lacks."""
-    con.execute("BEGIN")
-    con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
-    for ddl in (SERVICE_REQUESTS_DDL, LOADS_DDL, STATE_DDL):
+    """Create the bronze schema, every dataset's table, `_loads` and `_state` if they do not
+    exist, and migrate a warehouse of an earlier version: the audit and state columns it lacks
+    are added, and its rows without a dataset are the 3-1-1 dataset's (the only one then).
+    Runs inside the caller's transaction, if any."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {BRONZE_SCHEMA}")
+    for ddl in (*(table_ddl(dataset) for dataset in DATASETS), LOADS_DDL, STATE_DDL):
         con.execute(ddl)
-    for name, sql_type in ADDED_LOAD_COLUMNS:
-        con.execute(f"ALTER TABLE bronze._loads ADD COLUMN IF NOT EXISTS {name} {sql_type}")
-    con.execute("COMMIT")
+    for table, name, sql_type in ADDED_COLUMNS:
+        con.execute(f"ALTER TABLE bronze.{table} ADD COLUMN IF NOT EXISTS {name} {sql_type}")
+    for table in ("_loads", "_state"):
+        con.execute(
+            f"UPDATE bronze.{table} SET dataset = ? WHERE dataset IS NULL",  # noqa: S608 -- constants
+            [SERVICE_REQUESTS.id],
+        )
 
 
-def bronze_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the warehouse has the bronze tables yet."""
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether `schema.table` exists (a warehouse of an earlier version lacks newer tables)."""
     row = con.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'bronze' AND table_name = '_state'"
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
     ).fetchone()
     return bool(row and row[0])
 
 
-def load_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The columns `bronze._loads` has (a warehouse of an earlier version has fewer until its
-    next load)."""
+def columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    """The columns `schema.table` has (a warehouse of an earlier version has fewer until its
+    next load); empty when there is no such table."""
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = 'bronze' AND table_name = '_loads'"
+        "WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
     ).fetchall()
     return {name for (name,) in rows}
 
 
-def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether `bronze.service_requests` holds no row."""
-    return not con.execute("SELECT count(*) FROM bronze.service_requests").fetchone()[0]
+def is_empty(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> bool:
+    """Whether the dataset's bronze table holds no row."""
+    return not con.execute(f"SELECT count(*) FROM {dataset.table}").fetchone()[0]  # noqa: S608 -- constants
 
 
-def read_state(con: duckdb.DuckDBPyConnection) -> State:
-    """The current cursor and change token (all None before the first load)."""
-    row = con.execute("SELECT cursor, change_token, load_id FROM bronze._state").fetchone()
+def read_state(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> State:
+    """The dataset's cursor and change token (all None before its first load)."""
+    row = con.execute(
+        "SELECT cursor, change_token, load_id FROM bronze._state WHERE dataset = ?", [dataset.id]
+    ).fetchone()
     return State(*row) if row else State(None, None, None)
 
 
-def write_state(con: duckdb.DuckDBPyConnection, state: State, updated_at: datetime) -> None:
-    """Replace the single state row (call inside the load's transaction)."""
-    con.execute("DELETE FROM bronze._state")
+def write_state(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, state: State, updated_at: datetime
+) -> None:
+    """Replace the dataset's state row (call inside the load's transaction)."""
+    con.execute("DELETE FROM bronze._state WHERE dataset = ?", [dataset.id])
     con.execute(
-        "INSERT INTO bronze._state VALUES (?, ?, ?, ?)",
-        [state.cursor, state.change_token, state.load_id, updated_at],
+        "INSERT INTO bronze._state (cursor, change_token, load_id, updated_at, dataset) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [state.cursor, state.change_token, state.load_id, updated_at, dataset.id],
     )
 
 

@@ -1,6 +1,8 @@
 """HTTP client of the Opendatasoft Explore v2.1 API: metadata, counts and streamed exports."""
 
+import html
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,9 +15,23 @@ from typing import Any, Self, TypeVar
 import httpx
 from tenacity import RetryError
 
-from mmds_ingest.errors import PayloadError, PortalRequestError, PortalUnavailableError
+from mmds_ingest.datasets import Dataset
+from mmds_ingest.errors import (
+    NotAPortalError,
+    PortalRequestError,
+    PortalUnavailableError,
+    PortalUnreachableError,
+    one_line,
+)
 from mmds_ingest.export_sink import ExportSink, FileSink
-from mmds_ingest.retry import TRANSIENT_STATUSES, TransientError, retrying, transient_from_response
+from mmds_ingest.retry import (
+    TRANSIENT_STATUSES,
+    ConnectionRefused,
+    Retrier,
+    TransientError,
+    transient_from_response,
+    unreachable_reason,
+)
 from mmds_ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
@@ -24,7 +40,7 @@ USER_AGENT = f"mmds-ingest/{version('mmds-ingest')}"
 
 T = TypeVar("T")
 
-ProgressCallback = Callable[[int, int], None]
+ReceivedCallback = Callable[[int, int], None]
 """Called with (bytes, rows) received so far; (0, 0) when a retry restarts the download."""
 
 
@@ -48,11 +64,17 @@ class Metadata:
 class PortalClient:
     """Talks to one dataset of the portal over HTTP/1.1, retrying what is transient.
 
-    The API key travels only in the `Authorization` header and is masked in every error.
+    The API key travels only in the `Authorization` header and is masked in every error. One
+    client serves one load: its requests share one retry budget (`Retrier`).
     """
 
-    def __init__(self, settings: IngestSettings) -> None:
-        self._settings = settings
+    def __init__(self, settings: IngestSettings, dataset: Dataset) -> None:
+        self._retrier = Retrier(
+            settings.retry_attempts,
+            settings.retry_budget_seconds,
+            settings.retry_initial_wait_seconds,
+            settings.retry_max_wait_seconds,
+        )
         self._secret = settings.portal_api_key.get_secret_value() if settings.portal_api_key else ""
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if self._secret:
@@ -66,7 +88,7 @@ class PortalClient:
             http2=False,
             follow_redirects=True,
         )
-        self.dataset_url = settings.dataset_url
+        self.dataset_url = settings.portal_url + dataset.path  # no key: safe to log
 
     def __enter__(self) -> Self:
         return self
@@ -84,7 +106,10 @@ class PortalClient:
         def read() -> Metadata:
             body, response = self._get_json_response("")
             if not isinstance(body, dict):
-                raise PayloadError(f"the dataset metadata is not a JSON object: {str(body)[:200]}")
+                raise NotAPortalError(
+                    f"{self.dataset_url} answered with JSON that is not dataset metadata "
+                    f"({_snippet(str(body))})"
+                )
             return Metadata(body, _http_date(response.headers.get("date")))
 
         return self._retry("reading the dataset metadata", read)
@@ -105,8 +130,8 @@ class PortalClient:
             "counting records per day", lambda: self._get_json("/exports/json", params)
         )
         if not isinstance(body, list):
-            raise PayloadError(
-                f"the portal's counts per day are not a JSON array: {str(body)[:200]}"
+            raise NotAPortalError(
+                f"the portal's counts per day are not a JSON array ({_snippet(str(body))})"
             )
         counts: dict[date, int] = {}
         for group in body:
@@ -123,7 +148,9 @@ class PortalClient:
         body = self._retry("counting records", lambda: self._get_json("/records", params))
         total = body.get("total_count") if isinstance(body, dict) else None
         if not isinstance(total, int):
-            raise PayloadError(f"the portal's count has no integer total_count: {str(body)[:200]}")
+            raise NotAPortalError(
+                f"the portal's count has no integer total_count ({_snippet(str(body))})"
+            )
         return total
 
     def download_export(
@@ -132,7 +159,7 @@ class PortalClient:
         *,
         where: str | None,
         order_by: str,
-        on_progress: ProgressCallback | None = None,
+        on_progress: ReceivedCallback | None = None,
     ) -> ExportFile:
         """Stream `/exports/jsonl` into `dest` (bounded memory); retried from scratch on failure."""
         export = self.stream_export(
@@ -146,7 +173,7 @@ class PortalClient:
         *,
         where: str | None,
         order_by: str,
-        on_progress: ProgressCallback | None = None,
+        on_progress: ReceivedCallback | None = None,
     ) -> ExportFile:
         """Stream `/exports/jsonl` into `sink` (bounded memory); retried from scratch on failure
         (the sink begins again). The result's `path` is None: the sink knows where it went."""
@@ -161,29 +188,54 @@ class PortalClient:
     # -- internals ---------------------------------------------------------------------------
 
     def _retry(self, what: str, call: Callable[[], T]) -> T:
-        s = self._settings
-        controller = retrying(
-            s.retry_attempts,
-            s.retry_budget_seconds,
-            s.retry_initial_wait_seconds,
-            s.retry_max_wait_seconds,
-        )
+        started = time.monotonic()
         try:
-            return controller(call)
+            return self._retrier(lambda: self._attempt(call))
         except RetryError as exhausted:
             last = exhausted.last_attempt.exception()
             attempts = exhausted.last_attempt.attempt_number
-            hint = "the portal may be down or overloaded; try again later"
+            if isinstance(last, ConnectionRefused):
+                raise PortalUnreachableError(
+                    f"nothing answers at {_address(self.dataset_url)} (connection refused, "
+                    f"{attempts} attempt(s) in {time.monotonic() - started:.1f} s)",
+                    "check MMDS_PORTAL_URL, and that the portal is up",
+                ) from None
+            hint = None
             if isinstance(last, TransientError) and last.status == 429:
                 hint = "the portal's rate limit is spent; try again after it resets" + (
                     "" if self._secret else ", or set MMDS_PORTAL_API_KEY for a larger quota"
                 )
             raise PortalUnavailableError(
                 self._mask(
-                    f"{what} from {self.dataset_url} failed after {attempts} attempt(s): "
-                    f"{_describe(last)}; {hint}"
-                )
+                    f"{what} from {self.dataset_url} failed after {attempts} attempt(s) "
+                    f"({self._retrier.spent:.0f} s of the load's retry budget of "
+                    f"{self._retrier.budget_seconds:.0f} s spent): {_describe(last)}"
+                ),
+                hint,
             ) from None
+
+    def _attempt(self, call: Callable[[], T]) -> T:
+        """One try of `call`, telling connection failures that waiting cannot fix from those
+        it can."""
+        try:
+            return call()
+        except httpx.ConnectError as error:
+            reason = unreachable_reason(error)
+            host = httpx.URL(self.dataset_url).host
+            if reason == "dns":
+                raise PortalUnreachableError(
+                    f"cannot resolve {host}",
+                    "are you offline? `mmds run --sample` works without a network",
+                ) from None
+            if reason == "network":
+                raise PortalUnreachableError(
+                    f"no network route to {host} ({error})",
+                    "are you offline? `mmds run --sample` works without a network",
+                ) from None
+            if reason == "refused":
+                refused = f"connection refused by {_address(self.dataset_url)}"
+                raise ConnectionRefused(refused) from error
+            raise
 
     def _get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._get_json_response(path, params)[0]
@@ -197,8 +249,8 @@ class PortalClient:
         try:
             return response.json(), response
         except ValueError:
-            raise PayloadError(
-                self._mask(f"{url} did not return JSON ({_snippet(response.text)})")
+            raise NotAPortalError(
+                self._mask(f"{url} answered with {_kind(response.text)}, not the Opendatasoft API")
             ) from None
 
     def _stream_to_sink(
@@ -206,7 +258,7 @@ class PortalClient:
         path: str,
         params: dict[str, Any],
         sink: ExportSink,
-        on_progress: ProgressCallback | None,
+        on_progress: ReceivedCallback | None,
     ) -> ExportFile:
         url = self.dataset_url + path
         if on_progress:
@@ -223,7 +275,7 @@ class PortalClient:
                 # Pieces as the connection delivers them (up to 64 KiB): no re-chunking copies
                 for chunk in response.iter_bytes():
                     if size == 0:
-                        _reject_non_jsonl(chunk, response, url)
+                        _reject_non_jsonl(chunk, url)
                     sink.write(chunk)
                     size += len(chunk)
                     rows += chunk.count(b"\n")
@@ -249,10 +301,12 @@ class PortalClient:
             raise transient_from_response(response, url)
         raise PortalRequestError(
             self._mask(
-                f"the portal refused {url} with HTTP {response.status_code}: "
-                f"{_error_message(response)}; check MMDS_PORTAL_URL"
-                + (" and MMDS_PORTAL_API_KEY" if response.status_code in (401, 403) else "")
-            )
+                f"the portal refused {url} with HTTP {response.status_code} "
+                f"({_error_message(response)})"
+            ),
+            "check MMDS_PORTAL_URL and MMDS_PORTAL_API_KEY"
+            if response.status_code in (401, 403)
+            else None,
         )
 
     def _mask(self, text: str) -> str:
@@ -270,7 +324,9 @@ def _day_group(group: object) -> tuple[date | None, int]:
                 return date.fromisoformat(day), group["n"]
             except ValueError:
                 pass
-    raise PayloadError(f"the portal's counts per day hold an unexpected group: {str(group)[:200]}")
+    raise NotAPortalError(
+        f"the portal's counts per day hold an unexpected group ({_snippet(str(group))})"
+    )
 
 
 def _http_date(value: str | None) -> datetime | None:
@@ -284,23 +340,19 @@ def _http_date(value: str | None) -> datetime | None:
     return instant.astimezone(UTC) if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
-def _reject_non_jsonl(first_chunk: bytes, response: httpx.Response, url: str) -> None:
+def _reject_non_jsonl(first_chunk: bytes, url: str) -> None:
     head = first_chunk.lstrip()[:1]
     if head and head != b"{":
-        kind = "HTML" if head == b"<" else "something other than JSON lines"
-        raise PayloadError(
-            f"the export from {url} returned {kind} with HTTP {response.status_code} "
-            f"(content-type {response.headers.get('content-type', 'unknown')}): "
-            f"{_snippet(first_chunk.decode('utf-8', 'replace'))}. "
-            "The portal may be under maintenance; try again later."
-        )
+        text = first_chunk.decode("utf-8", "replace")
+        kind = _kind(text) if head == b"<" else f"not JSON lines ({_snippet(text)})"
+        raise NotAPortalError(f"the export from {url} is {kind}, not the Opendatasoft API")
 
 
 def _error_message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return _snippet(response.text)
+        return _kind(response.text)
     if isinstance(body, dict) and body.get("message"):
         code = body.get("error_code")
         return f"{code}: {body['message']}" if code else str(body["message"])
@@ -315,6 +367,25 @@ def _describe(error: BaseException | None) -> str:
     return str(error)
 
 
-def _snippet(text: str, limit: int = 160) -> str:
-    flat = " ".join(text.split())
+def _snippet(text: str, limit: int = 120) -> str:
+    flat = one_line(text)
     return flat[:limit] + ("..." if len(flat) > limit else "")
+
+
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+def _kind(text: str) -> str:
+    """What a body that is not the API's JSON is, with a short readable excerpt: the words of
+    an HTML page (never its markup), or the start of other text."""
+    if text.lstrip().startswith("<"):
+        words = _snippet(html.unescape(_TAG.sub(" ", text)), 80)
+        return f'an HTML page ("{words}")' if words else "an HTML page"
+    return f'text that is not JSON ("{_snippet(text, 80)}")' if text.strip() else "an empty body"
+
+
+def _address(url: str) -> str:
+    """`host:port` of a URL, the default port filled in."""
+    parsed = httpx.URL(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return f"{parsed.host}:{port}"

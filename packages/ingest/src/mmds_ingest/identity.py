@@ -1,25 +1,23 @@
 """Identity and content of a record, as SQL over the typed staging columns.
 
-The source has no key. A request's identity is what never changes over its life: who handles
-it, what it is, when and where it was opened, and through which channel. Status, closure
-reason, close date and last_modified move; they are content, not identity. Rows that agree on
-every identity field are told apart by an occurrence number (`<identity hash>-<n>`), so all of
-them are kept.
+The source has no key. A record's identity is what never changes over its life (for a 3-1-1
+request: who handles it, what it is, when and where it was opened, and through which channel;
+for a local area: its name). What moves (status, closure reason, close date, last modified, a
+boundary's shape) is content, not identity. Rows that agree on every identity field are told
+apart by an occurrence number (`<identity hash>-<n>`), so all of them are kept.
 """
 
-from mmds_ingest.datasets import SERVICE_REQUESTS
+from functools import cache
 
-IDENTITY_FIELDS: tuple[str, ...] = SERVICE_REQUESTS.identity_fields
-"""Fields that do not change over a request's life."""
-
-CONTENT_FIELDS: tuple[str, ...] = SERVICE_REQUESTS.field_names
-"""Every source field, in the portal's order: a change in any of them is a real change."""
+from mmds_ingest.datasets import Dataset
 
 KEY_SEPARATOR = "-"
 
-OCCURRENCE_ORDER = "last_modified_timestamp NULLS FIRST, _row_hash"
-"""SQL ORDER BY list numbering the rows of one identity: occurrence 1 is the oldest change,
-then the next; equal instants are ordered by content. A load numbers twins this way."""
+OCCURRENCE_ORDER = "_cursor NULLS FIRST, _row_hash"
+"""SQL ORDER BY list numbering the rows of one identity, over rows carrying `_cursor` (the
+dataset's change cursor) and `_row_hash`: occurrence 1 is the oldest change, then the next;
+equal instants (and every row of a dataset without a cursor) are ordered by content. A load
+numbers twins this way."""
 
 
 def _fingerprint(fields: tuple[str, ...]) -> str:
@@ -31,11 +29,22 @@ def _fingerprint(fields: tuple[str, ...]) -> str:
     return f"md5(to_json([{items}])::VARCHAR)"
 
 
-IDENTITY_SQL = _fingerprint(IDENTITY_FIELDS)
-"""SQL expression: the identity hash of a staged row (32 hex characters)."""
+@cache
+def identity_sql(dataset: Dataset) -> str:
+    """SQL expression: the identity hash of a staged row (32 hex characters)."""
+    return _fingerprint(dataset.identity_fields)
 
-ROW_HASH_SQL = _fingerprint(CONTENT_FIELDS)
-"""SQL expression: the content hash of a staged row, over every source field."""
+
+@cache
+def row_hash_sql(dataset: Dataset) -> str:
+    """SQL expression: the content hash of a staged row, over every source field."""
+    return _fingerprint(dataset.field_names)
+
+
+def payload_columns(dataset: Dataset) -> tuple[str, ...]:
+    """The columns a staged row brings into bronze: every source field, the content hash, the
+    quality codes and the raw record."""
+    return (*dataset.field_names, "_row_hash", "_quality_issues", "_raw")
 
 
 def record_key_sql(identity: str, occurrence: str) -> str:

@@ -1,6 +1,7 @@
-"""One load from the portal into bronze: decide the mode, download, stage, merge, reconcile
-with the portal, and commit data, audit row and cursor in one transaction."""
+"""One load of one dataset from the portal into bronze: decide the mode, download, stage,
+merge, reconcile with the portal, and commit data, audit row and cursor in one transaction."""
 
+import contextlib
 import logging
 import shutil
 import time
@@ -14,22 +15,22 @@ from pathlib import Path
 import duckdb
 
 from mmds_ingest import bronze
-from mmds_ingest.client import Metadata, PortalClient, ProgressCallback
-from mmds_ingest.datasets import SERVICE_REQUESTS
-from mmds_ingest.errors import ReconciliationError
+from mmds_ingest.client import Metadata, PortalClient
+from mmds_ingest.datasets import SERVICE_REQUESTS, Dataset
+from mmds_ingest.errors import ReconciliationError, WarehouseCorruptError
 from mmds_ingest.fresh_load import load_into_empty
-from mmds_ingest.merge import GroupReader, MergeCounts, merge_staged
+from mmds_ingest.interruptible import Connection
+from mmds_ingest.merge import MergeCounts, merge_staged
 from mmds_ingest.odsql import since
-from mmds_ingest.progress import download_progress
+from mmds_ingest.progress import ProgressCallback, Reporter
 from mmds_ingest.reconcile import Reconciler
 from mmds_ingest.schema import change_token, check_fields, portal_clock
 from mmds_ingest.settings import IngestSettings
-from mmds_ingest.staging import StageSummary, TimeBounds, lift_future_flags, stage_export
+from mmds_ingest.staging import StageSummary, Staging
 from mmds_ingest.twin_groups import GroupRereader
 
 log = logging.getLogger(__name__)
 
-CURSOR_FIELD = SERVICE_REQUESTS.cursor_field
 TMP_DIR = "tmp"
 
 
@@ -37,6 +38,7 @@ TMP_DIR = "tmp"
 class LoadResult:
     """What one committed load did."""
 
+    dataset: str  # the dataset's id, e.g. "3-1-1-service-requests"
     load_id: str
     mode: str  # "full" or "incremental"
     status: str  # "succeeded" or "skipped"
@@ -51,7 +53,7 @@ class LoadResult:
     portal_total: int | None
     seconds: float
     message: str | None = None
-    bronze_count: int | None = None  # rows in bronze after the load
+    bronze_count: int | None = None  # rows in the dataset's bronze table after the load
     reconciliation: str | None = None  # what was compared with the portal, what was repaired
 
     def as_dict(self) -> dict[str, object]:
@@ -59,87 +61,120 @@ class LoadResult:
         return asdict(self)
 
 
-def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult:
-    """Run one load and return what it did; raise an `IngestError` and change nothing if it fails.
+def run_load(
+    settings: IngestSettings,
+    *,
+    dataset: Dataset = SERVICE_REQUESTS,
+    full_refresh: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> LoadResult:
+    """Load one dataset and return what the load did; raise an `IngestError` and change nothing
+    if it fails.
 
-    Full when asked or when bronze has no cursor yet, else incremental from the cursor minus
-    the lookback. The download is skipped when the portal's change token has not moved. Every
-    load ends by bringing bronze into agreement with the portal (`reconcile.py`); the load is
-    recorded as skipped only when it changed nothing at all.
+    Full when asked, when bronze has no cursor for the dataset yet, or always for a dataset
+    without a cursor; else incremental from the cursor minus the lookback. The download is
+    skipped when the portal's change token has not moved. Every load ends by bringing bronze
+    into agreement with the portal (`reconcile.py`); the load is recorded as skipped only when
+    it changed nothing at all. `on_progress` hears of each phase and of the download's rows and
+    bytes (`mmds_ingest.progress`).
+
+    A stop reaching the calling thread (`KeyboardInterrupt`, or any `BaseException` a framework
+    raises there) ends the load within a second or two, rolled back and cleaned up; it is
+    re-raised with a note saying where the load stopped.
     """
     started_clock = time.perf_counter()
     started_at = datetime.now(UTC)
     load_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     tmp_dir = settings.data_dir / TMP_DIR
-    con = bronze.connect(
-        settings.warehouse_path,
-        lock_wait_seconds=settings.lock_wait_seconds,
-        memory_limit=settings.duckdb_memory_limit,
-        temp_dir=tmp_dir / "duckdb",
-    )
+    reporter = Reporter(dataset.id, on_progress)
+    before = _Before.look(settings)
     try:
-        _reset_tmp(tmp_dir)  # leftovers of a killed load; safe, we hold the write lock
-        bronze.ensure_schema(con)
-        state = bronze.read_state(con)
-        with PortalClient(settings) as client:
+        reporter.enter("metadata")
+        con, aside = _open_warehouse(settings, full_refresh)
+    except BaseException as error:
+        before.restore(settings, None)
+        _note_stop(error, reporter, committed=False)
+        raise
+    load: _Load | None = None
+    try:
+        shutil.rmtree(tmp_dir, ignore_errors=True)  # a killed load's leftovers; we hold the lock
+        bronze.make_folder(tmp_dir)
+        state = bronze.read_state(con, dataset)
+        moved = (
+            f"{settings.warehouse_path.name} was not a DuckDB file: moved aside to {aside.name} "
+            "and loaded into a new one"
+            if aside
+            else None
+        )
+        with PortalClient(settings, dataset) as client:
             metadata = client.metadata()
-            drift = check_fields(metadata.body)
+            drift = check_fields(metadata.body, dataset)
             if drift:
                 log.warning(drift)
-            bounds = _time_bounds(metadata, settings.clock_skew_minutes)
-            cursor, repair = _trusted_cursor(con, state.cursor, bounds.latest)
+            staging = Staging(dataset, _latest_allowed(metadata, settings.clock_skew_minutes))
+            cursor, repair = _trusted_cursor(con, dataset, state.cursor, staging.latest)
             full = full_refresh or cursor is None
-            log.info("load %s: %s (cursor %s)", load_id, "full" if full else "incremental", cursor)
+            log.info(
+                "load %s of %s: %s (cursor %s)",
+                load_id,
+                dataset.id,
+                "full" if full else "incremental",
+                cursor,
+            )
             token = change_token(metadata.body)
             load = _Load(
                 con,
                 client,
+                reporter,
                 tmp_dir,
-                bounds,
+                staging,
                 state,
                 cursor,
                 full,
                 started_clock,
                 audit={
+                    "dataset": dataset.id,
                     "load_id": load_id,
                     "mode": "full" if full else "incremental",
                     "source_url": client.dataset_url,
                     "cursor_before": state.cursor,
                     "change_token": token,
                     "started_at": started_at,
-                    "message": _join(drift, repair),
+                    "message": _join(moved, drift, repair),
                 },
             )
-            if not full and token is not None and token == state.change_token:
+            # A dataset without a cursor is loaded whole each time, unless it has not changed.
+            incremental = not full or dataset.cursor_field is None
+            if incremental and not full_refresh and token and token == state.change_token:
                 return load.commit(None)
 
             window_start = None if full else _window_start(cursor, settings.lookback_days)
-            where = None if window_start is None else since(CURSOR_FIELD, window_start)
+            where = None if window_start is None else since(dataset.cursor_field, window_start)
             portal_total = client.count()
             expected = portal_total if full else client.count(where)
             load.audit |= {"window_start": window_start, "portal_total_count": portal_total}
-            if bronze.is_empty(con):  # the first load: insert parts while the rest downloads
-                with download_progress(expected) as progress:
-                    fresh = partial(
-                        _load_fresh,
-                        con,
-                        client,
-                        tmp_dir,
-                        where=where,
-                        part_bytes=settings.export_part_bytes,
-                        on_progress=progress,
-                        load_id=load_id,
-                        expected=expected,
-                        bounds=bounds,
-                    )
-                    return load.commit(fresh)
-            with download_progress(expected) as progress:
-                export = client.download_export(
-                    tmp_dir / f"{load_id}.jsonl",
+            reporter.enter("download", expected)
+            if bronze.is_empty(con, dataset):  # insert parts while the rest downloads
+                fresh = partial(
+                    _load_fresh,
+                    con,
+                    client,
+                    tmp_dir,
                     where=where,
-                    order_by=CURSOR_FIELD,
-                    on_progress=progress,
+                    part_bytes=settings.export_part_bytes,
+                    reporter=reporter,
+                    load_id=load_id,
+                    expected=expected,
+                    staging=staging,
                 )
+                return load.commit(fresh)
+            export = client.download_export(
+                tmp_dir / f"{load_id}.jsonl",
+                where=where,
+                order_by=dataset.cursor_field,
+                on_progress=reporter.received,
+            )
+            reporter.enter("merge")
             staged_merge = partial(
                 _stage_and_merge,
                 con,
@@ -147,35 +182,114 @@ def run_load(settings: IngestSettings, full_refresh: bool = False) -> LoadResult
                 full=full,
                 window_start=window_start,
                 load_id=load_id,
-                reread=GroupRereader(client, tmp_dir, bounds),  # a merge may need twin groups
+                reread=GroupRereader(client, tmp_dir, staging),  # a merge may need twin groups
                 expected=expected,
-                bounds=bounds,
+                staging=staging,
             )
             return load.commit(staged_merge)
+    except BaseException as error:
+        committed = load is not None and load.committed
+        con.close()
+        if not committed:
+            before.restore(settings, aside)
+        _note_stop(error, reporter, committed)
+        raise
     finally:
         con.close()
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def _time_bounds(metadata: Metadata, skew_minutes: float) -> TimeBounds:
+def _note_stop(error: BaseException, reporter: Reporter, committed: bool) -> None:
+    """Say on a stop (not an error: Ctrl-C, SIGTERM, a framework's interruption) where the load
+    was, and what became of it."""
+    if isinstance(error, Exception):
+        return
+    if committed:
+        error.add_note(f"stopped after the load of {reporter.dataset} committed: it is complete")
+    else:
+        error.add_note(
+            f"stopped during the {reporter.phase} of {reporter.dataset}: nothing was committed"
+        )
+
+
+def _open_warehouse(settings: IngestSettings, full_refresh: bool) -> tuple[Connection, Path | None]:
+    """Open the warehouse, begin the load's transaction and make sure of the bronze tables (a
+    failed load undoes even a migration); with `full_refresh`, a warehouse that is not a DuckDB
+    file is moved aside (returned) and a new one made in its place."""
+    path = settings.warehouse_path
+
+    def open_with_schema() -> Connection:
+        con = bronze.connect(
+            path,
+            lock_wait_seconds=settings.lock_wait_seconds,
+            memory_limit=settings.duckdb_memory_limit,
+            temp_dir=settings.data_dir / TMP_DIR / "duckdb",
+        )
+        try:
+            with bronze.unreadable_as_corrupt(path):
+                con.execute("BEGIN TRANSACTION")
+                bronze.ensure_schema(con)
+        except BaseException:
+            con.close()
+            raise
+        return Connection(con)
+
+    try:
+        return open_with_schema(), None
+    except WarehouseCorruptError as corrupt:
+        if not full_refresh:
+            raise
+        aside = bronze.move_aside(path)
+        log.warning("%s; moved it aside to %s for a full refresh", corrupt.cause, aside)
+        return open_with_schema(), aside
+
+
+@dataclass(frozen=True)
+class _Before:
+    """What existed before a load, so that a failed load can leave things as they were."""
+
+    data_dir: bool
+    warehouse: bool
+
+    @classmethod
+    def look(cls, settings: IngestSettings) -> "_Before":
+        return cls(settings.data_dir.exists(), settings.warehouse_path.exists())
+
+    def restore(self, settings: IngestSettings, aside: Path | None) -> None:
+        """Undo what opening the warehouse made: a new file, a corrupt one moved aside, the
+        data folder. Called after the connection is closed."""
+        path = settings.warehouse_path
+        if aside is not None:
+            bronze.remove(path)
+            bronze.move_back(aside, path)
+        elif not self.warehouse:
+            bronze.remove(path)
+        if not self.data_dir:
+            shutil.rmtree(settings.data_dir / TMP_DIR, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                settings.data_dir.rmdir()  # only if nothing else is in it
+
+
+def _latest_allowed(metadata: Metadata, skew_minutes: float) -> datetime:
     """The latest instant a record may carry: the portal's clock plus the skew allowance
     (this machine's clock when the portal gives none)."""
     clock = portal_clock(metadata)
     if clock is None:
         log.warning("the portal gave no clock (metadata dates, Date header); using this machine's")
         clock = datetime.now(UTC)
-    return TimeBounds(clock + timedelta(minutes=skew_minutes))
+    return clock + timedelta(minutes=skew_minutes)
 
 
 def _trusted_cursor(
-    con: duckdb.DuckDBPyConnection, cursor: datetime | None, latest: datetime
+    con: Connection, dataset: Dataset, cursor: datetime | None, latest: datetime
 ) -> tuple[datetime | None, str | None]:
     """The cursor, or, when an earlier load moved it past the portal's clock, the newest change
     in bronze that is not in the future, with a note saying so."""
     if cursor is None or cursor <= latest:
         return cursor, None
+    field = dataset.cursor_field
     repaired = con.execute(
-        f"SELECT max({CURSOR_FIELD}) FROM bronze.service_requests WHERE {CURSOR_FIELD} <= ?",  # noqa: S608 -- constants
+        f"SELECT max({field}) FROM {dataset.table} WHERE {field} <= ?",  # noqa: S608 -- constants
         [latest],
     ).fetchone()[0]
     outcome = (
@@ -199,33 +313,31 @@ Fill = Callable[[datetime], tuple[StageSummary, MergeCounts]]
 class _Load:
     """One load's context, from the metadata to the commit."""
 
-    con: duckdb.DuckDBPyConnection
+    con: Connection
     client: PortalClient
+    reporter: Reporter
     tmp_dir: Path
-    bounds: TimeBounds
+    staging: Staging
     state: bronze.State
     cursor: datetime | None  # the trusted cursor the window starts from
     full: bool
     started_clock: float
     audit: dict[str, object]
+    committed: bool = False
 
     def commit(self, fill: Fill | None) -> LoadResult:
         """Run `fill` (None: the download is skipped), reconcile bronze with the portal, record
-        the load and commit; roll everything back on any error."""
-        con, audit = self.con, self.audit
-        con.execute("BEGIN TRANSACTION")
+        the load and commit the transaction begun with the warehouse; roll everything back on
+        any error or stop."""
+        con, audit, dataset = self.con, self.audit, self.staging.dataset
+        load_id = str(audit["load_id"])
         try:
             loaded_at = datetime.now(UTC)
             staged, counts = fill(loaded_at) if fill else (_NOTHING_STAGED, _NOTHING_MERGED)
-            lifted = lift_future_flags(
-                con, self.bounds, load_id=str(audit["load_id"]), loaded_at=loaded_at
-            )
+            self.reporter.enter("reconcile")
+            lifted = self.staging.lift_future_flags(con, load_id=load_id, loaded_at=loaded_at)
             reconciled = Reconciler(
-                self.client,
-                self.tmp_dir,
-                self.bounds,
-                load_id=str(audit["load_id"]),
-                loaded_at=loaded_at,
+                self.client, self.tmp_dir, self.staging, load_id=load_id, loaded_at=loaded_at
             )(con)
             newest = _latest(staged.newest, lifted.newest)
             cursor_after = newest if self.full else _latest(self.cursor, newest)
@@ -256,25 +368,29 @@ class _Load:
             audit["finished_at"] = datetime.now(UTC)
             bronze.record_load(con, audit)
             if changed:
-                state = bronze.State(cursor_after, audit["change_token"], str(audit["load_id"]))
-                bronze.write_state(con, state, audit["finished_at"])
+                state = bronze.State(cursor_after, audit["change_token"], load_id)
+                bronze.write_state(con, dataset, state, audit["finished_at"])
+            self.reporter.enter("commit")
             phase = time.perf_counter()
             con.execute("COMMIT")
+            self.committed = True
             log.info("committed in %.1fs", _since_clock(phase))
         except BaseException:
-            con.execute("ROLLBACK")
+            self.committed = _roll_back(con.duckdb, load_id)
             raise
         # Writing a large load out takes seconds at its commit: the audit row then learns when
         # the commit returned (a kill or an error here leaves the instant just before it).
         try:
-            audit["finished_at"] = bronze.mark_finished(con, str(audit["load_id"]))
+            audit["finished_at"] = bronze.mark_finished(con, load_id)
         except duckdb.Error as error:
             log.warning("the load committed, but its finish instant was not updated: %s", error)
         result = _result(audit, self.started_clock)
+        self.reporter.enter("done")
         log.info(
-            "load %s %s: %d received, %d inserted, %d updated, %d unchanged, %d flagged, "
+            "load %s of %s %s: %d received, %d inserted, %d updated, %d unchanged, %d flagged, "
             "%d deleted in %.1fs",
             result.load_id,
+            result.dataset,
             "committed" if changed else "skipped (the portal has not changed)",
             result.rows_received,
             result.rows_inserted,
@@ -285,6 +401,17 @@ class _Load:
             result.seconds,
         )
         return result
+
+
+def _roll_back(con: duckdb.DuckDBPyConnection, load_id: str) -> bool:
+    """Roll the load's transaction back; return whether it had committed after all (a stop
+    that broke the wait for COMMIT while DuckDB went on to finish it)."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:  # no transaction left: the COMMIT ended it
+        found = con.execute("SELECT count(*) FROM bronze._loads WHERE load_id = ?", [load_id])
+        return bool(found.fetchone()[0])
+    return False
 
 
 _NOTHING_STAGED = StageSummary(rows=0, flagged=0, newest=None)
@@ -301,17 +428,17 @@ def _reread_note(counts: MergeCounts) -> str | None:
 
 
 def _load_fresh(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     client: PortalClient,
     tmp_dir: Path,
     loaded_at: datetime,
     *,
     where: str | None,
     part_bytes: int,
-    on_progress: ProgressCallback,
+    reporter: Reporter,
     load_id: str,
     expected: int,
-    bounds: TimeBounds,
+    staging: Staging,
 ) -> tuple[StageSummary, MergeCounts]:
     phase = time.perf_counter()
     staged = load_into_empty(
@@ -319,12 +446,12 @@ def _load_fresh(
         client,
         tmp_dir,
         where=where,
-        order_by=CURSOR_FIELD,
+        order_by=staging.dataset.cursor_field,
         part_bytes=part_bytes,
-        on_progress=on_progress,
+        on_progress=reporter.received,
         load_id=load_id,
         loaded_at=loaded_at,
-        bounds=bounds,
+        staging=staging,
     )
     log.info("downloaded and loaded %d rows into bronze in %.1fs", staged.rows, _since_clock(phase))
     _reconcile_received(staged.rows, expected)
@@ -332,24 +459,25 @@ def _load_fresh(
 
 
 def _stage_and_merge(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     path: Path,
     loaded_at: datetime,
     *,
     full: bool,
     window_start: datetime | None,
     load_id: str,
-    reread: GroupReader,
+    reread: GroupRereader,
     expected: int,
-    bounds: TimeBounds,
+    staging: Staging,
 ) -> tuple[StageSummary, MergeCounts]:
     phase = time.perf_counter()
-    staged = stage_export(con, path, bounds)
+    staged = staging.stage(con, path)
     log.info("staged %d rows in %.1fs", staged.rows, _since_clock(phase))
     _reconcile_received(staged.rows, expected)
     phase = time.perf_counter()
     counts = merge_staged(
         con,
+        staging.dataset,
         full=full,
         window_start=window_start,
         load_id=load_id,
@@ -364,7 +492,7 @@ def _reconcile_received(received: int, expected: int) -> None:
     if received != expected:
         raise ReconciliationError(
             f"the portal counted {expected} matching records at the start of the export "
-            f"but sent {received}; it probably changed meanwhile: run the load again"
+            f"but sent {received}"
         )
 
 
@@ -374,6 +502,7 @@ def _since_clock(started: float) -> float:
 
 def _result(audit: dict[str, object], started_clock: float) -> LoadResult:
     return LoadResult(
+        dataset=str(audit["dataset"]),
         load_id=str(audit["load_id"]),
         mode=str(audit["mode"]),
         status=str(audit["status"]),
@@ -406,8 +535,3 @@ def _latest(first: datetime | None, second: datetime | None) -> datetime | None:
 def _join(*parts: object) -> str | None:
     text = "; ".join(str(part) for part in parts if part)
     return text or None
-
-
-def _reset_tmp(tmp_dir: Path) -> None:
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    tmp_dir.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,12 @@
-"""Upsert the staged export into `bronze.service_requests` by identity and content.
+"""Upsert the staged export into a dataset's bronze table by identity and content.
 
 Within one identity, incoming rows are matched to the rows bronze already holds: first exact
 copies (same content hash), then the rest in order, which are updates (so is a copy whose
 quality flags changed, e.g. a record no longer in the future once the portal's clock passed
 it); incoming rows beyond that are new occurrences, and (on a full load) bronze rows left
 unmatched are gone from the portal. Rows that agree on every identity field ("twins") are then
-numbered as a fresh load numbers them: occurrences 1, 2, ... in order of
-`last_modified_timestamp` and content.
+numbered as a fresh load numbers them: occurrences 1, 2, ... in order of the cursor
+(`last_modified_timestamp`) and content.
 
 An incremental export cannot say which of several twins changed when one of them lies before
 the window: for such groups the whole group is re-read from the portal (`twin_groups`) and
@@ -21,17 +21,17 @@ from datetime import datetime
 
 import duckdb
 
+from mmds_ingest.datasets import Dataset
 from mmds_ingest.identity import (
-    CONTENT_FIELDS,
     OCCURRENCE_ORDER,
     key_identity_sql,
     key_occurrence_sql,
+    payload_columns,
     record_key_sql,
 )
 from mmds_ingest.staging import STAGED_TABLE
 from mmds_ingest.twin_groups import REREAD_TABLE, Reread
 
-PAYLOAD_COLUMNS = (*CONTENT_FIELDS, "_row_hash", "_quality_issues", "_raw")
 AMBIGUOUS_TABLE = "_ambiguous"
 
 GroupReader = Callable[[duckdb.DuckDBPyConnection, str], Reread]
@@ -55,15 +55,15 @@ class MergeCounts:
     reread_rows: int = 0
 
 
-def _existing_sql(full: bool) -> str:
+def _existing_sql(dataset: Dataset, full: bool) -> str:
     identity = key_identity_sql("_record_key")
     scope = "" if full else f"WHERE {identity} IN (SELECT _identity FROM {STAGED_TABLE})"  # noqa: S608
     return f"""
     CREATE OR REPLACE TEMP TABLE _existing AS
     SELECT _record_key, {identity} AS _identity,
            {key_occurrence_sql("_record_key")} AS _occurrence, _row_hash, _quality_issues,
-           last_modified_timestamp
-    FROM bronze.service_requests {scope}
+           {dataset.cursor_sql} AS _cursor
+    FROM {dataset.table} {scope}
     """  # noqa: S608 -- built from constants only
 
 
@@ -85,7 +85,7 @@ def _ambiguous_sql() -> str:
         GROUP BY i._identity
     ), held AS (
         SELECT _identity, count(*) AS row_count,
-               count(*) FILTER (coalesce(last_modified_timestamp < $window_start, true)) AS before
+               count(*) FILTER (coalesce(_cursor < $window_start, true)) AS before
         FROM _existing GROUP BY _identity
     )
     SELECT _identity FROM received AS r JOIN held AS h USING (_identity)
@@ -110,7 +110,7 @@ def _plan_sql(full: bool) -> str:
     )
     return f"""
     CREATE OR REPLACE TEMP TABLE _incoming AS
-    SELECT rowid AS _line, _identity, _row_hash, _quality_issues, last_modified_timestamp,
+    SELECT rowid AS _line, _identity, _row_hash, _quality_issues, _cursor,
            row_number() OVER (PARTITION BY _identity, _row_hash ORDER BY rowid) AS _copy
     FROM {STAGED_TABLE};
 
@@ -125,15 +125,15 @@ def _plan_sql(full: bool) -> str:
     CREATE OR REPLACE TEMP TABLE _incoming_left AS
     SELECT *, row_number() OVER (
                PARTITION BY _identity
-               ORDER BY last_modified_timestamp NULLS FIRST, _row_hash, _line) AS _pair
+               ORDER BY _cursor NULLS FIRST, _row_hash, _line) AS _pair
     FROM _incoming ANTI JOIN _same USING (_line);
 
     -- Rows bronze holds inside the window must come back if they still exist: pair them first.
     CREATE OR REPLACE TEMP TABLE _existing_left AS
     SELECT *, row_number() OVER (
                PARTITION BY _identity
-               ORDER BY coalesce(last_modified_timestamp >= $window_start, true) DESC,
-                        last_modified_timestamp NULLS FIRST, _occurrence) AS _pair
+               ORDER BY coalesce(_cursor >= $window_start, true) DESC,
+                        _cursor NULLS FIRST, _occurrence) AS _pair
     FROM _existing ANTI JOIN _same USING (_record_key);
 
     -- Each incoming row with the bronze row it replaces (NULL: a new row).
@@ -154,17 +154,17 @@ def _plan_sql(full: bool) -> str:
     -- Every row of the identities received, as bronze will hold them: the incoming rows and
     -- the bronze rows left in place.
     CREATE OR REPLACE TEMP TABLE _members AS
-    SELECT i._identity, i.last_modified_timestamp, i._row_hash, i._line, p._old_key, p._old_hash,
+    SELECT i._identity, i._cursor, i._row_hash, i._line, p._old_key, p._old_hash,
            i._quality_issues IS NOT DISTINCT FROM p._old_issues AS _same_flags
     FROM _incoming AS i JOIN _paired AS p USING (_line)
     UNION ALL
-    SELECT e._identity, e.last_modified_timestamp, e._row_hash, NULL, e._record_key, e._row_hash,
+    SELECT e._identity, e._cursor, e._row_hash, NULL, e._record_key, e._row_hash,
            true
     FROM _existing_left AS e
     ANTI JOIN _paired AS p ON p._old_key = e._record_key
     ANTI JOIN _gone AS g ON g._record_key = e._record_key;
 
-    -- Keys as a fresh load gives them: twins numbered by last_modified_timestamp and content.
+    -- Keys as a fresh load gives them: twins numbered by the cursor and content.
     CREATE OR REPLACE TEMP TABLE _plan AS
     WITH twins AS (
         SELECT _identity FROM _members GROUP BY _identity HAVING count(*) > 1
@@ -186,23 +186,23 @@ def _plan_sql(full: bool) -> str:
     """  # noqa: S608 -- built from constants only
 
 
-def _apply_sql() -> str:
+def _apply_sql(dataset: Dataset) -> str:
     """Changed rows are deleted and re-appended under their key: DuckDB then writes only new
     row groups and deletion marks, where an UPDATE would rewrite every row group it touches.
     Unchanged twins whose occurrence moved only get their key updated (few rows)."""
-    columns = ", ".join(PAYLOAD_COLUMNS)
-    selected = ", ".join(f"s.{name}" for name in PAYLOAD_COLUMNS)
+    columns = ", ".join(payload_columns(dataset))
+    selected = ", ".join(f"s.{name}" for name in payload_columns(dataset))
     return f"""
-    DELETE FROM bronze.service_requests
+    DELETE FROM {dataset.table}
     WHERE _record_key IN (SELECT _old_key FROM _plan WHERE action = 'updated'
                           UNION ALL SELECT _record_key FROM _gone);
 
-    UPDATE bronze.service_requests AS b
+    UPDATE {dataset.table} AS b
     SET _record_key = p._new_key, _load_id = $load_id, _loaded_at = $loaded_at
     FROM _plan AS p
     WHERE p.action = 'rekeyed' AND b._record_key = p._old_key;
 
-    INSERT INTO bronze.service_requests ({columns}, _record_key, _load_id, _loaded_at)
+    INSERT INTO {dataset.table} ({columns}, _record_key, _load_id, _loaded_at)
     SELECT {selected}, p._new_key, $load_id, $loaded_at
     FROM _plan AS p JOIN {STAGED_TABLE} AS s ON s.rowid = p._line
     WHERE p.action IN ('inserted', 'updated');
@@ -211,6 +211,7 @@ def _apply_sql() -> str:
 
 def merge_staged(
     con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
     *,
     full: bool,
     window_start: datetime | None,
@@ -218,7 +219,8 @@ def merge_staged(
     loaded_at: datetime,
     reread: GroupReader | None,
 ) -> MergeCounts:
-    """Upsert `staged` into bronze (inside the caller's transaction) and count the outcome.
+    """Upsert `staged` into the dataset's bronze table (inside the caller's transaction) and
+    count the outcome.
 
     `full`: the staged rows are the whole dataset, so bronze rows they do not match are deleted.
     `window_start`: start of an incremental window; bronze rows inside it are paired first.
@@ -228,14 +230,14 @@ def merge_staged(
     if not full and (reread is None or window_start is None):
         raise ValueError("an incremental merge needs its window start and a group reader")
     params = {"window_start": window_start, "load_id": load_id, "loaded_at": loaded_at}
-    run_script(con, _existing_sql(full), params)
+    run_script(con, _existing_sql(dataset, full), params)
     fetched = Reread(groups=0, rows=0)
     if not full:
         run_script(con, _ambiguous_sql(), params)
         if con.execute(f"SELECT count(*) FROM {AMBIGUOUS_TABLE}").fetchone()[0]:  # noqa: S608
             fetched = reread(con, AMBIGUOUS_TABLE)
             run_script(con, _regroup_sql(), params)
-    run_script(con, _plan_sql(full) + ";" + _apply_sql(), params)
+    run_script(con, _plan_sql(full) + ";" + _apply_sql(dataset), params)
     inserted, updated, unchanged = con.execute(
         """SELECT count(*) FILTER (action = 'inserted'),
                   count(*) FILTER (action IN ('updated', 'rekeyed')),

@@ -3,7 +3,8 @@ than a full reload.
 
 Compared: the number of records on each UTC day of the cursor field, on the portal (one
 aggregation: `select=count(*) as n&group_by=date_format(...) as day`, beside a `total_count`
-that gives the records without a day) and in bronze (one GROUP BY). Where a day differs,
+that gives the records without a day) and in bronze (one GROUP BY). A dataset without a cursor
+is compared as a whole: all its records count as records without a day. Where a day differs,
 the portal's records of that day are exported again (consecutive days as one range, ranges
 OR-ed into batches of bounded length) and replace bronze's rows of that day: rows bronze holds
 that the portal no longer has are deleted, rows it lacks are inserted, rows present on both
@@ -19,7 +20,6 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -27,29 +27,31 @@ from pathlib import Path
 import duckdb
 
 from mmds_ingest.client import PortalClient
-from mmds_ingest.datasets import SERVICE_REQUESTS
+from mmds_ingest.datasets import Dataset
 from mmds_ingest.errors import ReconciliationError
 from mmds_ingest.identity import (
     OCCURRENCE_ORDER,
     key_identity_sql,
     key_occurrence_sql,
+    payload_columns,
     record_key_sql,
 )
-from mmds_ingest.merge import PAYLOAD_COLUMNS, run_script
+from mmds_ingest.interruptible import in_background
+from mmds_ingest.merge import run_script
 from mmds_ingest.odsql import batch_filters, day_range
-from mmds_ingest.staging import TimeBounds, export_rows_sql, payload_errors
+from mmds_ingest.staging import Staging, payload_errors
 
 log = logging.getLogger(__name__)
 
 MAX_REPAIRS = 3
 """Repairs tried before giving up: each one follows a portal that changed during the last."""
 
-CURSOR_FIELD = SERVICE_REQUESTS.cursor_field
 REPAIR_TABLE = "_repair"
 DAYS_TABLE = "_repair_days"
 
 Counts = dict[date | None, int]
-"""Records per UTC day of the cursor field; the key None counts records without one."""
+"""Records per UTC day of the cursor field; the key None counts records without one (every
+record of a dataset without a cursor)."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,9 @@ class Reconciliation:
         return bool(self.inserted or self.deleted or self.rekeyed)
 
 
-def _bronze_counts(con: duckdb.DuckDBPyConnection) -> Counts:
+def _bronze_counts(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Counts:
     rows = con.execute(
-        f"SELECT CAST({CURSOR_FIELD} AS DATE), count(*) FROM bronze.service_requests GROUP BY 1"  # noqa: S608 -- constants
+        f"SELECT CAST({dataset.cursor_sql} AS DATE), count(*) FROM {dataset.table} GROUP BY 1"  # noqa: S608 -- constants
     ).fetchall()
     return dict(rows)
 
@@ -95,19 +97,23 @@ def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
     return runs
 
 
-def _describe(days: list[date | None], portal: Counts, held: Counts, limit: int = 3) -> str:
+def _describe(
+    dataset: Dataset, days: list[date | None], portal: Counts, held: Counts, limit: int = 3
+) -> str:
+    nameless = f"no {dataset.cursor_field}" if dataset.cursor_field else "all records"
     shown = [
-        f"{day or 'no ' + CURSOR_FIELD}: bronze {held.get(day, 0)}, portal {portal.get(day, 0)}"
+        f"{day or nameless}: bronze {held.get(day, 0)}, portal {portal.get(day, 0)}"
         for day in days[:limit]
     ]
     return "; ".join(shown) + ("; ..." if len(days) > limit else "")
 
 
-def _apply_sql() -> str:
+def _apply_sql(dataset: Dataset) -> str:
     """Bronze's rows of the repaired days give way to the portal's (`REPAIR_TABLE`): rows on
     both sides (same identity, content and flags, copy for copy) stay; the others are deleted
     or inserted; every identity touched is numbered again as a fresh load numbers it."""
     identity = key_identity_sql("_record_key")
+    table, cursor = dataset.table, dataset.cursor_sql
     same = (
         "f._identity = h._identity AND f._row_hash = h._row_hash "
         "AND f._quality_issues IS NOT DISTINCT FROM h._quality_issues AND f._copy = h._copy"
@@ -116,16 +122,16 @@ def _apply_sql() -> str:
         f"row_number() OVER (PARTITION BY _identity ORDER BY {OCCURRENCE_ORDER}, "
         f"{key_occurrence_sql('_old_key')} NULLS LAST, _line)"
     )
-    columns = ", ".join(PAYLOAD_COLUMNS)
-    selected = ", ".join(f"s.{name}" for name in PAYLOAD_COLUMNS)
+    columns = ", ".join(payload_columns(dataset))
+    selected = ", ".join(f"s.{name}" for name in payload_columns(dataset))
     return f"""
     CREATE OR REPLACE TEMP TABLE _held AS
     SELECT _record_key, {identity} AS _identity, _row_hash, _quality_issues,
            row_number() OVER (PARTITION BY {identity}, _row_hash, _quality_issues
                               ORDER BY {key_occurrence_sql("_record_key")}) AS _copy
-    FROM bronze.service_requests
-    WHERE CAST({CURSOR_FIELD} AS DATE) IN (SELECT day FROM {DAYS_TABLE})
-       OR ({CURSOR_FIELD} IS NULL AND $with_nulls);
+    FROM {table}
+    WHERE CAST({cursor} AS DATE) IN (SELECT day FROM {DAYS_TABLE})
+       OR ({cursor} IS NULL AND $with_nulls);
 
     CREATE OR REPLACE TEMP TABLE _fetched AS
     SELECT rowid AS _line, _identity, _row_hash, _quality_issues,
@@ -143,45 +149,47 @@ def _apply_sql() -> str:
     WITH touched AS (
         SELECT _identity FROM _gone UNION SELECT _identity FROM _arriving
     ), members AS (
-        SELECT {identity} AS _identity, {CURSOR_FIELD}, _row_hash, _record_key AS _old_key,
+        SELECT {identity} AS _identity, {cursor} AS _cursor, _row_hash, _record_key AS _old_key,
                CAST(NULL AS BIGINT) AS _line
-        FROM bronze.service_requests
+        FROM {table}
         WHERE {identity} IN (SELECT _identity FROM touched)
           AND _record_key NOT IN (SELECT _record_key FROM _gone)
         UNION ALL
-        SELECT r._identity, r.{CURSOR_FIELD}, r._row_hash, NULL, a._line
+        SELECT r._identity, r._cursor, r._row_hash, NULL, a._line
         FROM _arriving AS a JOIN {REPAIR_TABLE} AS r ON r.rowid = a._line
     )
     SELECT _old_key, _line, {record_key_sql("_identity", occurrence)} AS _new_key FROM members;
 
-    DELETE FROM bronze.service_requests WHERE _record_key IN (SELECT _record_key FROM _gone);
+    DELETE FROM {table} WHERE _record_key IN (SELECT _record_key FROM _gone);
 
-    UPDATE bronze.service_requests AS b
+    UPDATE {table} AS b
     SET _record_key = r._new_key, _load_id = $load_id, _loaded_at = $loaded_at
     FROM _renumbered AS r
     WHERE r._old_key IS NOT NULL AND r._old_key <> r._new_key AND b._record_key = r._old_key;
 
-    INSERT INTO bronze.service_requests ({columns}, _record_key, _load_id, _loaded_at)
+    INSERT INTO {table} ({columns}, _record_key, _load_id, _loaded_at)
     SELECT {selected}, r._new_key, $load_id, $loaded_at
     FROM _renumbered AS r JOIN {REPAIR_TABLE} AS s ON s.rowid = r._line;
     """  # noqa: S608 -- built from constants only
 
 
 class Reconciler:
-    """Brings bronze into agreement with the portal through `client` (see the module)."""
+    """Brings the dataset's bronze table into agreement with the portal through `client`
+    (see the module)."""
 
     def __init__(
         self,
         client: PortalClient,
         work_dir: Path,
-        bounds: TimeBounds,
+        staging: Staging,
         *,
         load_id: str,
         loaded_at: datetime,
     ) -> None:
         self._client = client
         self._work_dir = work_dir
-        self._bounds = bounds
+        self._staging = staging
+        self._dataset = staging.dataset
         self._params = {"load_id": load_id, "loaded_at": loaded_at}
 
     def __call__(self, con: duckdb.DuckDBPyConnection) -> Reconciliation:
@@ -191,7 +199,7 @@ class Reconciler:
         first: tuple[int, int, int] | None = None  # days compared, bronze rows, portal rows
         for repairs in itertools.count():
             portal = self._portal_counts()
-            held = _bronze_counts(con)
+            held = _bronze_counts(con, self._dataset)
             differing = _differing(portal, held)
             bronze_rows, portal_rows = sum(held.values()), sum(portal.values())
             first = first or (len(set(portal) | set(held)), bronze_rows, portal_rows)
@@ -201,15 +209,14 @@ class Reconciler:
                 return Reconciliation(bronze_rows, portal_rows, inserted, deleted, rekeyed, note)
             if repairs == MAX_REPAIRS:
                 raise ReconciliationError(
-                    f"bronze could not be brought into agreement with the portal: after "
-                    f"{MAX_REPAIRS} repairs {len(differing)} day(s) of {CURSOR_FIELD} still "
-                    f"differ ({_describe(differing, portal, held)}); the portal kept changing "
-                    "during the load. Nothing was committed: run the load again"
+                    f"bronze could not be brought into agreement with the portal, after "
+                    f"{MAX_REPAIRS} repairs {self._unit(len(differing))} still "
+                    f"differ ({_describe(self._dataset, differing, portal, held)})"
                 )
             log.info(
-                "bronze differs from the portal on %d day(s) (%s): re-reading them",
-                len(differing),
-                _describe(differing, portal, held),
+                "bronze differs from the portal on %s (%s): re-reading them",
+                self._unit(len(differing)),
+                _describe(self._dataset, differing, portal, held),
             )
             phase = time.perf_counter()
             rows = self._fetch(con, differing)
@@ -220,30 +227,39 @@ class Reconciler:
             fetched += rows
             inserted, deleted, rekeyed = inserted + added, deleted + gone, rekeyed + moved
 
+    def _unit(self, differing: int) -> str:
+        if self._dataset.cursor_field is None:
+            return "the record count"
+        return f"{differing} day(s) of {self._dataset.cursor_field}"
+
     def _portal_counts(self) -> Counts:
+        cursor = self._dataset.cursor_field
+        if cursor is None:
+            total = self._client.count()
+            return {None: total} if total else {}
         # The total runs beside the aggregation: one round trip. It gives the records without
         # a day, whether or not the portal groups them itself.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            total = pool.submit(self._client.count)
-            days: Counts = dict(self._client.count_by_day(CURSOR_FIELD))
-            without_day = total.result() - sum(days.values())
+        counted = in_background(self._client.count, "portal-count")
+        days: Counts = dict(self._client.count_by_day(cursor))
+        without_day = counted.result() - sum(days.values())
         if without_day:
             days[None] = without_day
         return days
 
     def _fetch(self, con: duckdb.DuckDBPyConnection, days: list[date | None]) -> int:
         """Export the portal's records of `days` into `REPAIR_TABLE`; return how many."""
+        cursor = self._dataset.cursor_field
         filters: dict[str, str | None] = {
-            f"{first}..{last}": day_range(CURSOR_FIELD, first, last)
+            f"{first}..{last}": day_range(cursor, first, last)
             for first, last in _runs(day for day in days if day is not None)
         }
-        if None in days:
-            filters["null"] = f"{CURSOR_FIELD} is null"
+        if None in days:  # records without a cursor, or all of a dataset without one
+            filters["null"] = f"{cursor} is null" if cursor else None
         con.execute(f"DROP TABLE IF EXISTS {REPAIR_TABLE}")
         for number, (where, _) in enumerate(batch_filters(filters)):
             path = self._work_dir / f"repair-{number}.jsonl"
-            self._client.download_export(path, where=where, order_by=CURSOR_FIELD)
-            query, params = export_rows_sql(path, self._bounds)
+            self._client.download_export(path, where=where, order_by=cursor)
+            query, params = self._staging.rows_sql(path)
             verb = (
                 f"INSERT INTO {REPAIR_TABLE}" if number else f"CREATE TEMP TABLE {REPAIR_TABLE} AS"
             )
@@ -261,15 +277,15 @@ class Reconciler:
             f"CREATE OR REPLACE TEMP TABLE {DAYS_TABLE} AS SELECT unnest($days::DATE[]) AS day",
             {"days": [day for day in days if day is not None]},
         )
-        run_script(con, _apply_sql(), self._params | {"with_nulls": None in days})
+        run_script(con, _apply_sql(self._dataset), self._params | {"with_nulls": None in days})
         return con.execute(
             """SELECT (SELECT count(*) FROM _arriving), (SELECT count(*) FROM _gone),
                       (SELECT count(*) FROM _renumbered
                        WHERE _old_key IS NOT NULL AND _old_key <> _new_key)"""
         ).fetchone()
 
-    @staticmethod
     def _note(
+        self,
         first: tuple[int, int, int],
         repairs: int,
         fetched: int,
@@ -279,12 +295,16 @@ class Reconciler:
     ) -> str:
         days, bronze_before, portal_before = first
         agree = f"bronze and the portal agree: {portal_rows:,} rows"
-        compared = f"counted per UTC day of {CURSOR_FIELD} on {days:,} days"
+        cursor = self._dataset.cursor_field
+        compared = (
+            f"counted per UTC day of {cursor} on {days:,} days" if cursor else "counted in all"
+        )
+        differed = "of the days that differed" if cursor else "of the dataset"
         if not repairs:
             return f"{agree}, {compared}"
         return (
             f"{compared}: bronze held {bronze_before:,} rows, the portal {portal_before:,}; "
-            f"re-read {fetched:,} rows of the days that differed, deleted {deleted:,} and "
+            f"re-read {fetched:,} rows {differed}, deleted {deleted:,} and "
             f"inserted {inserted:,}"
             + (f" in {repairs} repairs" if repairs > 1 else "")
             + f"; then {agree}"

@@ -1,11 +1,16 @@
 """When to retry a portal request, and how long to wait: backoff with jitter, or what the
-portal asks for through `Retry-After` / `X-RateLimit-Reset`."""
+portal asks for through `Retry-After` / `X-RateLimit-Reset`, all of a load's requests within
+one budget of time."""
 
+import errno
 import logging
+import socket
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 import httpx
 from tenacity import (
@@ -13,13 +18,20 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    stop_before_delay,
     wait_exponential_jitter,
 )
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+REFUSED_BUDGET_SECONDS = 5.0
+"""How long refused connections are retried: a portal restarting comes back within seconds,
+while a wrong port never does, and the user should hear so at once."""
+
+T = TypeVar("T")
+
+_NO_ROUTE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN})
 
 
 class TransientError(Exception):
@@ -29,6 +41,25 @@ class TransientError(Exception):
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+
+
+class ConnectionRefused(TransientError):
+    """Nothing accepts connections at the portal's address: retried for a few seconds only."""
+
+
+def unreachable_reason(error: httpx.TransportError) -> str | None:
+    """`"dns"` when the host name does not resolve, `"network"` when there is no route to it,
+    `"refused"` when nothing listens there; None for other transport errors."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return "dns"
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused"
+        if isinstance(cause, OSError) and cause.errno in _NO_ROUTE:
+            return "network"
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def seconds_until(value: str | None, now: float | None = None) -> float | None:
@@ -104,16 +135,59 @@ def _log_retry(state: RetryCallState) -> None:
     )
 
 
-def retrying(attempts: int, budget_seconds: float, initial: float, maximum: float) -> Retrying:
-    """A tenacity controller retrying `TransientError` and httpx transport errors.
+class Retrier:
+    """Retries the requests of one load: 429, 5xx, timeouts, dropped or truncated bodies and
+    refused connections (`TransientError`, httpx transport errors).
 
-    Stops after `attempts` tries, or before a wait would overrun `budget_seconds` in total;
-    the last error is then raised as `tenacity.RetryError`.
+    A request stops after `attempts` tries. All requests share one budget: the time spent in
+    failed attempts and in waiting between them, together, stays within `budget_seconds` (a
+    wait that would overrun it is not started). Refused connections are retried for
+    `REFUSED_BUDGET_SECONDS` only. When a request gives up, `tenacity.RetryError` carries its
+    last attempt. Safe to share between the threads of one load.
     """
-    return Retrying(
-        retry=retry_if_exception_type((TransientError, httpx.TransportError)),
-        stop=stop_after_attempt(attempts) | stop_before_delay(budget_seconds),
-        wait=_WaitAsAsked(initial, maximum),
-        before_sleep=_log_retry,
-        reraise=False,
-    )
+
+    def __init__(
+        self, attempts: int, budget_seconds: float, initial_wait: float, max_wait: float
+    ) -> None:
+        self.attempts = attempts
+        self.budget_seconds = budget_seconds
+        self._wait = _WaitAsAsked(initial_wait, max_wait)
+        self._lock = threading.Lock()
+        self.spent = 0.0
+
+    def __call__(self, call: Callable[[], T]) -> T:
+        """Run `call`, retrying what is transient within the attempts and the budget."""
+        controller = Retrying(
+            retry=retry_if_exception_type((TransientError, httpx.TransportError)),
+            stop=stop_after_attempt(self.attempts) | self._spent,
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=_log_retry,
+            reraise=False,
+        )
+        return controller(self._charged, call)
+
+    def _charged(self, call: Callable[[], T]) -> T:
+        started = time.monotonic()
+        try:
+            return call()
+        except (TransientError, httpx.TransportError):
+            self._charge(time.monotonic() - started)
+            raise
+
+    def _charge(self, seconds: float) -> None:
+        with self._lock:
+            self.spent += seconds
+
+    def _sleep(self, seconds: float) -> None:
+        self._charge(seconds)
+        time.sleep(seconds)
+
+    def _spent(self, state: RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, ConnectionRefused):
+            return (state.seconds_since_start or 0.0) + state.upcoming_sleep > (
+                REFUSED_BUDGET_SECONDS
+            )
+        with self._lock:
+            return self.spent + state.upcoming_sleep > self.budget_seconds

@@ -1,34 +1,34 @@
-"""What the dataset's metadata says: its fields (compared with the 13 bronze expects), its
-change token and the portal's clock."""
+"""What a dataset's metadata says: its fields (compared with those declared), its change token
+and the portal's clock."""
 
 from datetime import UTC, datetime
 from typing import Any
 
 from mmds_ingest.client import Metadata
-from mmds_ingest.datasets import SERVICE_REQUESTS
-from mmds_ingest.errors import PayloadError, SchemaDriftError
+from mmds_ingest.datasets import Dataset
+from mmds_ingest.errors import NotAPortalError, SchemaDriftError
 
-EXPECTED_FIELDS: tuple[str, ...] = SERVICE_REQUESTS.field_names
 CLOCK_METAS = ("data_processed", "modified")
 
 
-def check_fields(metadata: dict[str, Any]) -> str | None:
-    """Compare the metadata's `fields[]` with the expected 13.
+def check_fields(metadata: dict[str, Any], dataset: Dataset) -> str | None:
+    """Compare the metadata's `fields[]` with the fields `dataset` declares.
 
     Returns a warning naming new fields (kept in `_raw` only), None when they match; raises
     `SchemaDriftError` when an expected field is gone.
     """
     fields = metadata.get("fields")
     if not isinstance(fields, list):
-        raise PayloadError("the dataset metadata has no fields[] list; is MMDS_PORTAL_URL right?")
+        raise NotAPortalError("the dataset metadata has no fields[] list")
     names = {field.get("name") for field in fields if isinstance(field, dict)}
-    missing = [name for name in EXPECTED_FIELDS if name not in names]
-    added = sorted(str(name) for name in names - set(EXPECTED_FIELDS))
+    expected = dataset.field_names
+    missing = [name for name in expected if name not in names]
+    added = sorted(str(name) for name in names - set(expected))
     if missing:
         renamed = f"; new field(s) {', '.join(added)} may be renames of them" if added else ""
         raise SchemaDriftError(
-            f"the dataset no longer has field(s) {', '.join(missing)}{renamed}. Bronze needs "
-            "all 13 fields: nothing was loaded; adapt mmds_ingest to the new schema."
+            f"the dataset no longer has field(s) {', '.join(missing)}{renamed}, and bronze "
+            f"needs all {len(expected)}"
         )
     if added:
         return f"schema drift: new field(s) {', '.join(added)} kept in _raw only"

@@ -1,14 +1,16 @@
 """Settings of the ingestion, read from `MMDS_*` environment variables when constructed."""
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+import httpx
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mmds_ingest.datasets import SERVICE_REQUESTS
+from mmds_ingest.datasets import DEFAULT_PORTAL_URL
+from mmds_ingest.errors import SettingsError
 
-DEFAULT_PORTAL_URL = "https://opendata.vancouver.ca"
-DATASET_ID = SERVICE_REQUESTS.id
+DEFAULT_DATA_DIR = Path("data")
 WAREHOUSE_FILE = "warehouse.duckdb"
 
 
@@ -16,15 +18,15 @@ class IngestSettings(BaseSettings):
     """Where to read from, where to write to, and how patient to be.
 
     Environment variables carry the `MMDS_` prefix (`MMDS_DATA_DIR`, `MMDS_PORTAL_URL`, ...);
-    nothing is read until an instance is created.
+    nothing is read until an instance is created, and an instance is valid: a value that cannot
+    be used raises `SettingsError` naming its variable.
     """
 
     model_config = SettingsConfigDict(env_prefix="MMDS_", extra="ignore")
 
-    data_dir: Path = Field(Path("data"), description="Holds warehouse.duckdb; made absolute.")
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Holds warehouse.duckdb; made absolute.")
     portal_url: str = Field(DEFAULT_PORTAL_URL, description="The portal's site root.")
     portal_api_key: SecretStr | None = Field(None, description="Optional Opendatasoft API key.")
-    dataset_id: str = DATASET_ID
     lookback_days: float = Field(3.0, ge=0, description="Incremental loads re-read this window.")
     clock_skew_minutes: float = Field(
         60.0,
@@ -36,7 +38,10 @@ class IngestSettings(BaseSettings):
     read_timeout_seconds: float = Field(60.0, gt=0)
     retry_attempts: int = Field(6, ge=1, description="Attempts per request, the first included.")
     retry_budget_seconds: float = Field(
-        300.0, gt=0, description="Bound on the total time spent retrying one request."
+        120.0,
+        gt=0,
+        description="Time one load may spend on failed attempts and the waits between them, "
+        "all its requests together.",
     )
     retry_initial_wait_seconds: float = Field(1.0, ge=0)
     retry_max_wait_seconds: float = Field(60.0, ge=0)
@@ -51,6 +56,12 @@ class IngestSettings(BaseSettings):
         "downloads.",
     )
 
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as invalid:
+            raise SettingsError(_describe(invalid)) from None
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -60,8 +71,12 @@ class IngestSettings(BaseSettings):
     @classmethod
     def _site_root(cls, value: str) -> str:
         value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"MMDS_PORTAL_URL must start with http:// or https://, got {value!r}")
+        try:
+            host = httpx.URL(value).host
+        except httpx.InvalidURL:
+            host = ""
+        if not value.startswith(("http://", "https://")) or not host:
+            raise ValueError(f"not a web address like {DEFAULT_PORTAL_URL}")
         return value
 
     @property
@@ -69,7 +84,17 @@ class IngestSettings(BaseSettings):
         """The DuckDB file holding bronze, silver and gold."""
         return self.data_dir / WAREHOUSE_FILE
 
-    @property
-    def dataset_url(self) -> str:
-        """The Explore v2.1 URL of the dataset (no key, safe to log)."""
-        return f"{self.portal_url}/api/explore/v2.1/catalog/datasets/{self.dataset_id}"
+
+SECRET_SETTINGS = frozenset({"portal_api_key"})
+
+
+def _describe(invalid: ValidationError) -> str:
+    """One line naming each invalid variable, its value (never a secret's) and the problem."""
+    problems = []
+    for error in invalid.errors():
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        variable = f"MMDS_{name.upper()}"
+        value = "" if name in SECRET_SETTINGS else f"={error.get('input')!r}"
+        reason = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{variable}{value} is invalid ({reason})")
+    return "; ".join(problems)

@@ -12,7 +12,6 @@ the result is exact. Only the few ambiguous groups are re-read, never the bulk o
 
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,21 +19,16 @@ from pathlib import Path
 import duckdb
 
 from mmds_ingest.client import PortalClient
-from mmds_ingest.datasets import SERVICE_REQUESTS
+from mmds_ingest.datasets import Dataset
 from mmds_ingest.errors import ReconciliationError
+from mmds_ingest.interruptible import in_background
 from mmds_ingest.odsql import batch_filters, text_literal
-from mmds_ingest.staging import STAGED_TABLE, TimeBounds, export_rows_sql, payload_errors
+from mmds_ingest.staging import STAGED_TABLE, Staging, payload_errors
 
 log = logging.getLogger(__name__)
 
 REREAD_TABLE = "_reread"
 """Temp table the re-read rows land in, with the columns of the staged export."""
-
-TEXT_IDENTITY_FIELDS = tuple(
-    name for name in SERVICE_REQUESTS.identity_fields if name in SERVICE_REQUESTS.names("text")
-)
-OPENED_FIELD = "service_request_open_timestamp"  # the identity's instant
-ORDER_FIELD = SERVICE_REQUESTS.cursor_field
 
 
 @dataclass(frozen=True)
@@ -45,31 +39,36 @@ class Reread:
     rows: int
 
 
-def group_filter(record: dict[str, object]) -> str | None:
-    """ODSQL matching every record with `record`'s identity (and maybe a few more), or None
-    when no identity field can be stated (then the whole dataset matches)."""
+def group_filter(dataset: Dataset, record: dict[str, object]) -> str | None:
+    """ODSQL matching every record of `dataset` with `record`'s identity (and maybe a few
+    more), or None when no identity field can be stated (then the whole dataset matches).
+
+    Text and instant identity fields are stated; numbers (coordinates) are not: their decimal
+    text is not safely comparable."""
     conditions = []
-    for name in TEXT_IDENTITY_FIELDS:
+    identity = dataset.identity_fields
+    for name in (name for name in dataset.names("text") if name in identity):
         value = record.get(name)
         if value is None:
             conditions.append(f"{name} is null")
         elif isinstance(value, str) and (literal := text_literal(value)) is not None:
             conditions.append(f"{name} = {literal}")
-    opened = record.get(OPENED_FIELD)
-    if opened is None:
-        conditions.append(f"{OPENED_FIELD} is null")
-    elif isinstance(opened, str) and _is_instant(opened):
-        conditions.append(f"{OPENED_FIELD} = date'{opened}'")
+    for name in (name for name in dataset.names("instant") if name in identity):
+        value = record.get(name)
+        if value is None:
+            conditions.append(f"{name} is null")
+        elif isinstance(value, str) and _is_instant(value):
+            conditions.append(f"{name} = date'{value}'")
     return " AND ".join(conditions) or None
 
 
 class GroupRereader:
     """Fetches whole identity groups through `client`, downloading into `work_dir`."""
 
-    def __init__(self, client: PortalClient, work_dir: Path, bounds: TimeBounds) -> None:
+    def __init__(self, client: PortalClient, work_dir: Path, staging: Staging) -> None:
         self._client = client
         self._work_dir = work_dir
-        self._bounds = bounds
+        self._staging = staging
 
     def __call__(self, con: duckdb.DuckDBPyConnection, identities: str) -> Reread:
         """Fill `REREAD_TABLE` with every portal record of the identities in the table
@@ -82,7 +81,8 @@ class GroupRereader:
             f"SELECT _identity, CAST(any_value(_raw) AS VARCHAR) FROM {STAGED_TABLE} "  # noqa: S608 -- constants
             f"WHERE _identity IN (SELECT _identity FROM {identities}) GROUP BY _identity"
         ).fetchall()
-        filters = {identity: group_filter(_as_record(raw)) for identity, raw in examples}
+        dataset = self._staging.dataset
+        filters = {identity: group_filter(dataset, _as_record(raw)) for identity, raw in examples}
         batches = batch_filters(filters)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {REREAD_TABLE} AS FROM {STAGED_TABLE} LIMIT 0")
         rows = 0
@@ -103,20 +103,18 @@ class GroupRereader:
         path = self._work_dir / f"groups-{number}.jsonl"
         # The count runs beside the export (the client can be shared between threads): one
         # round trip instead of two. A change of the portal in between shows as a mismatch.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            counted = pool.submit(self._client.count, where)
-            self._client.download_export(path, where=where, order_by=ORDER_FIELD)
-            expected = counted.result()
-        query, params = export_rows_sql(path, self._bounds)
+        counted = in_background(lambda: self._client.count(where), "portal-count")
+        self._client.download_export(path, where=where, order_by=self._staging.dataset.cursor_field)
+        expected = counted.result()
+        query, params = self._staging.rows_sql(path)
         with payload_errors():
             con.execute(f"CREATE OR REPLACE TEMP TABLE _reread_batch AS {query}", params)
         path.unlink()
         received = con.execute("SELECT count(*) FROM _reread_batch").fetchone()[0]
         if received != expected:
             raise ReconciliationError(
-                f"re-reading {len(members)} group(s) of records sharing every identity field: "
-                f"the portal counted {expected} matching records but sent {received}; it "
-                "probably changed meanwhile: run the load again"
+                f"re-reading {len(members)} group(s) of records sharing every identity field, "
+                f"the portal counted {expected} matching records but sent {received}"
             )
         # Each identity is asked for in one batch only, so no row is taken twice.
         (kept,) = con.execute(

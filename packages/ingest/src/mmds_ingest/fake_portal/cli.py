@@ -1,4 +1,7 @@
-"""`mmds-ingest fake-portal`: serve the fake portal until stopped (SIGINT or SIGTERM)."""
+"""`mmds-ingest fake-portal`: serve the fake portal until stopped (SIGINT or SIGTERM).
+
+Only typer and the standard library are imported up front: the fake portal itself needs the
+`fake-portal` extra (numpy, pyarrow), and without it the command says how to install it."""
 
 import signal
 import threading
@@ -8,9 +11,14 @@ from typing import Annotated
 
 import typer
 
-from mmds_ingest.fake_portal.faults import Fault
-from mmds_ingest.fake_portal.generator import DEFAULT_END, DEFAULT_START
-from mmds_ingest.fake_portal.portal import FakePortal
+from mmds_ingest.fake_portal.span import DEFAULT_END, DEFAULT_START
+
+EXTRA_MODULES = frozenset({"numpy", "pyarrow"})
+INSTALL_EXTRA = (
+    "the fake portal needs the fake-portal extra (numpy, pyarrow): install "
+    "'mmds-ingest[fake-portal]', e.g. `uv sync --extra fake-portal` or "
+    "`pip install 'mmds-ingest[fake-portal]'`"
+)
 
 
 def _date(value: str) -> date:
@@ -30,11 +38,13 @@ def _instant(value: str) -> datetime:
     return instant
 
 
-def _fault(spec: str) -> Fault:
+def _faults(specs: list[str]) -> list:
+    from mmds_ingest.fake_portal.faults import Fault
+
     try:
-        return Fault.parse(spec)
+        return [Fault.parse(spec) for spec in specs]
     except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
+        raise typer.BadParameter(str(error), param_hint="--fault") from None
 
 
 def fake_portal(
@@ -75,6 +85,12 @@ def fake_portal(
     parquet_style: Annotated[
         str, typer.Option(help="Parquet export typing: 'parquet' (native) or 'parquet_text'.")
     ] = "parquet",
+    geo_shape_style: Annotated[
+        str,
+        typer.Option(
+            help="How JSON bodies write a boundary's geom: a bare 'geometry' or a 'feature'."
+        ),
+    ] = "geometry",
     hostile: Annotated[
         bool,
         typer.Option(
@@ -85,7 +101,15 @@ def fake_portal(
         ),
     ] = False,
 ) -> None:
-    """Serve a fake of the City's portal; prints its base URL (for MMDS_PORTAL_URL)."""
+    """Serve a fake of the City's portal (3-1-1 requests and local-area boundaries); prints its
+    base URL (for MMDS_PORTAL_URL)."""
+    try:
+        from mmds_ingest.fake_portal.portal import FakePortal
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").split(".")[0] not in EXTRA_MODULES:
+            raise
+        typer.echo(f"fake portal not started: {INSTALL_EXTRA}", err=True)
+        raise typer.Exit(2) from None
     try:
         portal = FakePortal(
             rows,
@@ -95,12 +119,13 @@ def fake_portal(
             quota=quota,
             api_key_quota=api_key_quota,
             from_csv=from_csv,
-            faults=[_fault(spec) for spec in fault or []],
+            faults=_faults(fault or []),
             parquet_style=parquet_style,
             rate_limit_reset=rate_limit_reset,
             host=host,
             port=port,
             hostile=hostile,
+            geo_shape_style=geo_shape_style,
         ).start()
     except (ValueError, OSError) as error:  # bad settings, a bad extract, a port in use
         typer.echo(f"fake portal not started: {error}", err=True)

@@ -1,4 +1,6 @@
-"""The fake portal's dataset: requests in a DuckDB file, its metadata, and parameterised reads."""
+"""A dataset the fake portal serves: its records in a DuckDB file, its metadata, and
+parameterised reads (the 3-1-1 requests, generated or from an extract; the local areas, from
+the committed boundaries)."""
 
 import json
 import threading
@@ -13,9 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 from mmds_ingest.fake_portal.aggregate import Aggregation
+from mmds_ingest.fake_portal.areas import boundary_collection
 from mmds_ingest.fake_portal.generator import SCHEMA, generate_batches
 from mmds_ingest.fake_portal.odsql import Compiled
-from mmds_ingest.fake_portal.schema import BASE_FIELDS, Field, render
+from mmds_ingest.fake_portal.schema import BASE_FIELDS, Field, geojson_feature, render
 
 _COLUMNS = list(SCHEMA.names)
 _CSV_TYPES = {
@@ -26,16 +29,22 @@ _CSV_TYPES = {
     "longitude": "DOUBLE",
 }
 _READ_CSV = "read_csv(?, all_varchar = true, header = true, sample_size = -1)"
-_DDL = """
-CREATE TABLE records (
-    _seq BIGINT NOT NULL,
-    department VARCHAR, service_request_type VARCHAR, status VARCHAR, closure_reason VARCHAR,
-    service_request_open_timestamp TIMESTAMPTZ, service_request_close_date DATE,
-    last_modified_timestamp TIMESTAMPTZ, address VARCHAR, local_area VARCHAR, channel VARCHAR,
-    latitude DOUBLE, longitude DOUBLE,
-    _json_utc VARCHAR  -- the record as exported with every field in UTC, rendered once
-)
-"""
+_SQL_TYPES = {
+    "text": "VARCHAR",
+    "datetime": "TIMESTAMPTZ",
+    "date": "DATE",
+    "double": "DOUBLE",
+    "geo_point_2d": "JSON",
+    "geo_shape": "JSON",
+}
+
+
+def _ddl(fields: tuple[Field, ...]) -> str:
+    """The table holding a dataset's stored fields (3-1-1's geo point is rendered, not stored),
+    in order, after `_seq` and before `_json_utc` (the record as exported with every field in
+    UTC, rendered once)."""
+    stored = "".join(f'"{f.column}" {_SQL_TYPES[f.type]}, ' for f in fields if f.column)
+    return f"CREATE TABLE records (_seq BIGINT NOT NULL, {stored}_json_utc VARCHAR)"
 
 
 def _field_value(name: str, value: object) -> object:
@@ -84,13 +93,10 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _json_record(fields: tuple[Field, ...]) -> str:
+def _json_record(fields: tuple[Field, ...], shape_style: str) -> str:
     """SQL rendering a row as the portal's JSON text of `fields`, followed by a newline."""
-    pairs = ", ".join(f"'{field.name}', {render(field, 'json')}" for field in fields)
+    pairs = ", ".join(f"'{field.name}', {render(field, 'json', shape_style)}" for field in fields)
     return f"json_object({pairs})::VARCHAR || chr(10)"
-
-
-_JSON_UTC = _json_record(BASE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -105,12 +111,24 @@ class Query:
 
 
 class Dataset:
-    """The rows being served. Reads use one cursor each; writes are serialised."""
+    """The rows being served. Reads use one cursor each; writes are serialised.
 
-    def __init__(self, path: Path, now: datetime) -> None:
+    `fields` are the dataset's published fields (the 3-1-1 requests' by default); a geo_shape
+    is written in JSON bodies as `shape_style` says (`schema.SHAPE_STYLES`)."""
+
+    def __init__(
+        self,
+        path: Path,
+        now: datetime,
+        fields: tuple[Field, ...] = BASE_FIELDS,
+        shape_style: str = "geometry",
+    ) -> None:
+        self.fields = fields
+        self.shape_style = shape_style
+        self._json_utc = _json_record(fields, shape_style)
         self._con = duckdb.connect(str(path), config={"threads": "2", "memory_limit": "256MB"})
         self._con.execute("SET TimeZone = 'UTC'")
-        self._con.execute(_DDL)
+        self._con.execute(_ddl(fields))
         self._next_seq = 0
         self._write_lock = threading.Lock()
         self.now = now
@@ -148,11 +166,25 @@ class Dataset:
             seq = pa.array(np.arange(self._next_seq, self._next_seq + batch.num_rows))
             table = pa.Table.from_batches([batch]).add_column(0, "_seq", seq)
             self._con.register("incoming", table)
-            self._con.execute(f"INSERT INTO records SELECT *, {_JSON_UTC} FROM incoming")  # noqa: S608 (constant)
+            self._con.execute(f"INSERT INTO records SELECT *, {self._json_utc} FROM incoming")  # noqa: S608 (constant)
             self._con.unregister("incoming")
             self._next_seq += batch.num_rows
             added += batch.num_rows
         return added
+
+    def append_boundaries(self) -> int:
+        """Append the committed local-area boundaries (a dataset of `BOUNDARY_FIELDS`)."""
+        features = boundary_collection()["features"]
+        table = pa.table(
+            {
+                "name": [feature["properties"]["name"] for feature in features],
+                "geom": [json.dumps(feature["geometry"]) for feature in features],
+                "geo_point_2d": [
+                    json.dumps(feature["properties"]["geo_point_2d"]) for feature in features
+                ],
+            }
+        )
+        return self.append(table.to_batches())
 
     def append_generated(self, rows: int, seed: int, start: date, end: datetime) -> int:
         """Generate and append `rows` requests (see `generate_batches`)."""
@@ -186,7 +218,9 @@ class Dataset:
 
     def render_pending(self) -> None:
         """Render the UTC JSON of rows inserted or changed without it (inside `changes()`)."""
-        self._con.execute(f"UPDATE records SET _json_utc = {_JSON_UTC} WHERE _json_utc IS NULL")  # noqa: S608 (constant)
+        self._con.execute(
+            f"UPDATE records SET _json_utc = {self._json_utc} WHERE _json_utc IS NULL"  # noqa: S608 (constant)
+        )
 
     def cursor(self, timezone: str = "UTC") -> duckdb.DuckDBPyConnection:
         """A cursor of its own, with the session time zone of the request."""
@@ -211,20 +245,25 @@ class Dataset:
     def select(
         self, query: Query, style: str, timezone: str = "UTC", as_json: bool = False
     ) -> duckdb.DuckDBPyRelation:
-        """A lazy relation reading `query`, rendered in `style` (see `schema.render`).
+        """A lazy relation reading `query`, rendered in `style` (see `schema.render`; `geojson`
+        gives one GeoJSON Feature a row).
 
         With `as_json`, each row is one text column: the record as the portal's JSON bodies carry
         it, followed by a newline.
         """
         order = [f'"{field.column}" {"DESC" if desc else "ASC"}' for field, desc in query.order]
-        if as_json and style == "json" and timezone == "UTC" and query.fields == BASE_FIELDS:
+        if as_json and style == "json" and timezone == "UTC" and query.fields == self.fields:
             columns = "_json_utc AS record"
             stored = ", ".join(["_json_utc", *(f'"{f.column}"' for f, _ in query.order)])
         else:
-            if as_json:
-                columns = f"{_json_record(query.fields)} AS record"
+            if style == "geojson":
+                columns = f"{geojson_feature(query.fields)} AS record"
+            elif as_json:
+                columns = f"{_json_record(query.fields, self.shape_style)} AS record"
             else:
-                rendered = ((field.name, render(field, style)) for field in query.fields)
+                rendered = (
+                    (field.name, render(field, style, self.shape_style)) for field in query.fields
+                )
                 columns = ", ".join(f'{expression} AS "{name}"' for name, expression in rendered)
             stored = "* EXCLUDE (_json_utc)"
         # Rows are picked and sorted with only the stored columns they need, then rendered while

@@ -9,10 +9,11 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-FORMATS = ("jsonl", "json", "csv", "parquet")
+FORMATS = ("jsonl", "json", "geojson", "csv", "parquet")
 CONTENT_TYPES = {
     "jsonl": "application/jsonl; charset=utf-8",
     "json": "application/json; charset=utf-8",
+    "geojson": "application/geo+json; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
     "parquet": "application/octet-stream",
 }
@@ -40,15 +41,16 @@ def json_lines(relation: duckdb.DuckDBPyRelation) -> Iterator[bytes]:
             yield joined_text(batch.column(0))
 
 
-def _json(relation) -> Iterator[bytes]:
-    """A bare JSON array, written batch by batch (JSON text never holds a raw newline)."""
-    opening, pending = b"[", b""
+def _json(relation, opening: bytes = b"[", closing: bytes = b"]") -> Iterator[bytes]:
+    """A bare JSON array (or what `opening` and `closing` wrap around its items), written
+    batch by batch (JSON text never holds a raw newline)."""
+    pending = b""
     for lines in json_lines(relation):
         if pending:
             yield opening + pending
             opening = b""
         pending = lines.replace(b"\n", b",\n")
-    yield opening + pending[:-2] + b"]"
+    yield opening + pending[:-2] + closing
 
 
 def _csv(relation, delimiter: str, with_bom: bool) -> Iterator[bytes]:
@@ -117,11 +119,13 @@ def stream(
     fmt: str, relation: duckdb.DuckDBPyRelation, delimiter: str = ";", with_bom: bool = True
 ) -> Iterator[bytes]:
     """The body of an export in `fmt`, from a relation of rendered columns (`Dataset.select`;
-    one JSON text column for `json` and `jsonl`)."""
+    one JSON text column for `json`, `jsonl` and `geojson`)."""
     if fmt == "jsonl":
         return json_lines(relation)
     if fmt == "json":
         return _json(relation)
+    if fmt == "geojson":  # the relation renders one Feature a row
+        return _json(relation, b'{"type": "FeatureCollection", "features": [', b"]}")
     if fmt == "csv":
         return _csv(relation, delimiter, with_bom)
     if fmt == "parquet":

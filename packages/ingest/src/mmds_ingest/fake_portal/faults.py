@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mmds_ingest.fake_portal.schema import changed_fields
+from mmds_ingest.fake_portal.schema import DATASET_ID, FIELDS, changed_fields
 
 
 class FaultKind(StrEnum):
@@ -46,6 +46,11 @@ _DEFAULT_ENDPOINT = {
     FaultKind.CHURN: "aggregates",
 }
 _UNSET: Any = object()
+DATASETS = ("any", *FIELDS)
+"""Which dataset a fault hits: any, or one by id."""
+# A schema change alters one dataset's fields, and churn deletes requests: both default to the
+# 3-1-1 dataset.
+_DEFAULT_DATASET = {FaultKind.SCHEMA_CHANGE: DATASET_ID, FaultKind.CHURN: DATASET_ID}
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Fault:
     options: dict[str, Any] = field(default_factory=dict)
     probability: float = 1.0
     fired: int = 0
+    dataset: str = "any"
 
     @classmethod
     def make(
@@ -71,6 +77,7 @@ class Fault:
         times: int | None = _UNSET,
         endpoint: str | None = None,
         probability: float = 1.0,
+        dataset: str | None = None,
         **options,
     ) -> "Fault":
         """Validate a fault and fill in defaults; raise ValueError saying what is allowed."""
@@ -89,14 +96,19 @@ class Fault:
             times = None if fault_kind is FaultKind.SCHEMA_CHANGE else 1
         if times is not None and times < 1:
             raise ValueError(f"times must be 1 or more (or None for until cleared), got {times}")
-        if fault_kind is FaultKind.SCHEMA_CHANGE:
-            changed_fields(merged["change"], merged["field"], merged["to"])  # raises if invalid
+        is_schema_change = fault_kind is FaultKind.SCHEMA_CHANGE
+        dataset = dataset or _DEFAULT_DATASET.get(fault_kind, "any")
+        if dataset not in DATASETS or (is_schema_change and dataset == "any"):
+            allowed = ", ".join(DATASETS[1:] if is_schema_change else DATASETS)
+            raise ValueError(f"dataset must be one of {allowed}, got {dataset!r}")
+        if is_schema_change:  # raises if invalid
+            changed_fields(FIELDS[dataset], merged["change"], merged["field"], merged["to"])
         endpoint = endpoint or _DEFAULT_ENDPOINT.get(fault_kind, "any")
         if endpoint not in ENDPOINTS:
             raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, got {endpoint!r}")
         if not 0 < probability <= 1:
             raise ValueError(f"probability must be above 0 and at most 1, got {probability}")
-        return cls(fault_kind, times, endpoint, merged, probability)
+        return cls(fault_kind, times, endpoint, merged, probability, dataset=dataset)
 
     @classmethod
     def parse(cls, spec: str) -> "Fault":
@@ -116,8 +128,14 @@ class Fault:
         except ValueError:
             raise ValueError(f"probability in {spec!r} must be a number") from None
         endpoint = settings.pop("endpoint", None)
+        dataset = settings.pop("dataset", None)
         return cls.make(
-            kind.strip(), times=times, endpoint=endpoint, probability=probability, **settings
+            kind.strip(),
+            times=times,
+            endpoint=endpoint,
+            probability=probability,
+            dataset=dataset,
+            **settings,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -126,6 +144,7 @@ class Fault:
             "kind": self.kind.value,
             "times": self.times,
             "endpoint": self.endpoint,
+            "dataset": self.dataset,
             "probability": self.probability,
             **{k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()},
         }
@@ -173,12 +192,12 @@ class FaultPlan:
         with self._lock:
             return dict(self._fired)
 
-    def take(self, endpoint: str) -> list[Fault]:
+    def take(self, endpoint: str, dataset: str) -> list[Fault]:
         """Faults that fire on this request, in injection order; counts and uses them up."""
         taken = []
         with self._lock:
             for fault in self._faults:
-                if fault.endpoint not in ("any", endpoint):
+                if fault.endpoint not in ("any", endpoint) or fault.dataset not in ("any", dataset):
                     continue
                 if any(other.kind is fault.kind for other in taken):
                     continue

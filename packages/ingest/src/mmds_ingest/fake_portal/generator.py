@@ -6,18 +6,19 @@ The same seed, row count and span always give the same rows, whatever the caller
 """
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmds_ingest.fake_portal import vocabulary as v
+from mmds_ingest.fake_portal.areas import areas, inside
+from mmds_ingest.fake_portal.span import DEFAULT_END, DEFAULT_START
 
 LOCAL_TZ = "America/Vancouver"
-DEFAULT_START = date(2022, 1, 1)
-DEFAULT_END = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 CHUNK_ROWS = 100_000
+PLACE_STREAM = 7  # the random stream that places points inside their area
 
 _US_PER_SECOND = 1_000_000
 _US_PER_DAY = 86_400 * _US_PER_SECOND
@@ -84,8 +85,9 @@ class _Tables:
         )
         self.area_names = [a[0] for a in v.LOCAL_AREAS]
         self.area_p = _weights([a[1] for a in v.LOCAL_AREAS])
-        self.area_lat = np.array([a[2] for a in v.LOCAL_AREAS])
-        self.area_lon = np.array([a[3] for a in v.LOCAL_AREAS])
+        self.areas = [areas()[name] for name in self.area_names]
+        self.area_lon = np.array([area.centroid[0] for area in self.areas])
+        self.area_lat = np.array([area.centroid[1] for area in self.areas])
         self.channel_names = [c[0] for c in v.CHANNELS]
         self.channel_p = _weights([c[1] for c in v.CHANNELS])
         self.reason_names = [r[0] for r in v.CLOSURE_REASONS] + [v.OPEN_CLOSURE_REASON]
@@ -120,8 +122,36 @@ def _local_dates(utc_us: np.ndarray) -> np.ndarray:
     return np.floor_divide(local, _US_PER_DAY)
 
 
+def _place_inside(
+    rng: np.random.Generator, t: _Tables, area: np.ndarray, lat: np.ndarray, lon: np.ndarray
+) -> None:
+    """Move every point that fell outside its area's polygon to one drawn inside it, in place:
+    again around the centroid, and after a few misses anywhere in the area's bounding box."""
+    for code, region in enumerate(t.areas):
+        rows = np.flatnonzero(area == code)
+        for attempt in range(1_000):
+            outside = rows[~inside(region, lon[rows], lat[rows])]
+            if outside.size == 0:
+                break
+            if attempt < 8:
+                lat[outside] = np.round(t.area_lat[code] + rng.normal(0.0, 0.007, outside.size), 11)
+                lon[outside] = np.round(t.area_lon[code] + rng.normal(0.0, 0.011, outside.size), 11)
+            else:  # a narrow area: uniform over its box
+                ring = np.concatenate(region.rings)
+                (west, south), (east, north) = ring.min(axis=0), ring.max(axis=0)
+                lat[outside] = np.round(rng.uniform(south, north, outside.size), 11)
+                lon[outside] = np.round(rng.uniform(west, east, outside.size), 11)
+            rows = outside
+
+
 def _chunk(
-    rng: np.random.Generator, n: int, tables: _Tables, days, day_p, now_us: int
+    rng: np.random.Generator,
+    place_rng: np.random.Generator,
+    n: int,
+    tables: _Tables,
+    days,
+    day_p,
+    now_us: int,
 ) -> pa.RecordBatch:
     t = tables
     # When: seasonal day, office-hour skewed hour, whole seconds (often zero).
@@ -145,6 +175,8 @@ def _chunk(
     )
     latitude = np.round(t.area_lat[area] + rng.normal(0.0, 0.007, n), 11)
     longitude = np.round(t.area_lon[area] + rng.normal(0.0, 0.011, n), 11)
+    # Its own random stream: how many points need drawing again then changes no other column.
+    _place_inside(place_rng, t, area, latitude, longitude)
     house = rng.integers(1, 80, n) * 100 + rng.integers(0, 100, n)
     street = rng.integers(0, len(v.STREETS), n)
     rare = rng.random(n) < NON_ASCII_ADDRESS_SHARE
@@ -229,7 +261,8 @@ def generate_batches(
     now_us = int(end.timestamp()) * _US_PER_SECOND
     for index, offset in enumerate(range(0, rows, chunk_rows)):
         rng = np.random.default_rng([seed, index])
-        yield _chunk(rng, min(chunk_rows, rows - offset), tables, days, day_p, now_us)
+        place_rng = np.random.default_rng([seed, index, PLACE_STREAM])
+        yield _chunk(rng, place_rng, min(chunk_rows, rows - offset), tables, days, day_p, now_us)
 
 
 def _json_value(value):
@@ -257,9 +290,3 @@ def generate_records(
             )
             records.append(record)
     return records
-
-
-def span_days(start: date, end: datetime) -> float:
-    """Length of the span in days (used to pace new arrivals when time moves)."""
-    begin = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    return max((end - begin) / timedelta(days=1), 1.0)

@@ -1,4 +1,5 @@
-"""`FakePortal`: the fake City portal as a real HTTP server in a background thread."""
+"""`FakePortal`: the fake City portal as a real HTTP server in a background thread, serving
+the 3-1-1 requests and the local-area boundaries."""
 
 import shutil
 import tempfile
@@ -12,11 +13,11 @@ import numpy as np
 from mmds_ingest.fake_portal.changes import AdvanceSummary, advance
 from mmds_ingest.fake_portal.dataset import Dataset, records_batch
 from mmds_ingest.fake_portal.faults import Fault
-from mmds_ingest.fake_portal.generator import DEFAULT_END, DEFAULT_START, span_days
 from mmds_ingest.fake_portal.hostile import hostile_records
 from mmds_ingest.fake_portal.quota import RESET_STYLES
-from mmds_ingest.fake_portal.schema import DATASET_ID
+from mmds_ingest.fake_portal.schema import BOUNDARY_FIELDS, DATASET_ID, SHAPE_STYLES
 from mmds_ingest.fake_portal.server import API_PREFIX, PortalState, SeenRequest, make_server
+from mmds_ingest.fake_portal.span import DEFAULT_END, DEFAULT_START, span_days
 
 PARQUET_STYLES = ("parquet", "parquet_text")
 PUBLISH_STEP = timedelta(seconds=1)
@@ -24,7 +25,8 @@ PUBLISH_STEP = timedelta(seconds=1)
 
 
 class FakePortal:
-    """A faithful fake of the Explore v2.1 API serving 3-1-1 requests on 127.0.0.1.
+    """A faithful fake of the Explore v2.1 API serving 3-1-1 requests and the 22 local-area
+    boundaries on 127.0.0.1.
 
     Use as a context manager (or call `start()` / `stop()`). See the package docstring.
     """
@@ -46,6 +48,7 @@ class FakePortal:
         port: int = 0,
         dataset_id: str = DATASET_ID,
         hostile: bool = False,
+        geo_shape_style: str = "geometry",
     ) -> None:
         if parquet_style not in PARQUET_STYLES:
             raise ValueError(
@@ -55,6 +58,11 @@ class FakePortal:
             raise ValueError(
                 f"rate_limit_reset must be one of {RESET_STYLES}, got {rate_limit_reset!r}"
             )
+        if geo_shape_style not in SHAPE_STYLES:
+            raise ValueError(
+                f"geo_shape_style must be one of {SHAPE_STYLES}, got {geo_shape_style!r}"
+            )
+        self._shape_style = geo_shape_style
         self._reset_style = rate_limit_reset
         for name, limit in (("quota", quota), ("api_key_quota", api_key_quota)):
             if limit is not None and limit < 0:
@@ -72,6 +80,7 @@ class FakePortal:
         self._initial_faults = [f if isinstance(f, Fault) else Fault.parse(f) for f in faults]
         self._directory: Path | None = None
         self._dataset: Dataset | None = None
+        self._boundaries: Dataset | None = None
         self._state: PortalState | None = None
         self._server = None
         self._thread: threading.Thread | None = None
@@ -98,9 +107,14 @@ class FakePortal:
             if options["hostile"]:
                 mix = hostile_records(dataset.now, datetime.now(UTC), options["seed"])
                 dataset.append([records_batch([r for records in mix.values() for r in records])])
+            self._boundaries = Dataset(
+                self._directory / "boundaries.duckdb", end, BOUNDARY_FIELDS, self._shape_style
+            )
+            self._boundaries.append_boundaries()
             self._state = PortalState(
                 dataset,
                 self.dataset_id,
+                self._boundaries,
                 self._quotas,
                 self._parquet_style,
                 self._advance_dict,
@@ -130,9 +144,10 @@ class FakePortal:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
-        if self._dataset is not None:
-            self._dataset.close()
-            self._dataset = None
+        for dataset in (self._dataset, self._boundaries):
+            if dataset is not None:
+                dataset.close()
+        self._dataset = self._boundaries = None
         if self._directory is not None:
             shutil.rmtree(self._directory, ignore_errors=True)
             self._directory = None
@@ -159,8 +174,12 @@ class FakePortal:
 
     @property
     def dataset_url(self) -> str:
-        """The dataset's Explore v2.1 URL."""
-        return f"{self.url}{API_PREFIX}{self.dataset_id}"
+        """The 3-1-1 dataset's Explore v2.1 URL."""
+        return self.url_of(self.dataset_id)
+
+    def url_of(self, dataset_id: str) -> str:
+        """The Explore v2.1 URL of a served dataset (e.g. `local-area-boundary`)."""
+        return f"{self.url}{API_PREFIX}{dataset_id}"
 
     @property
     def now(self) -> datetime:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from mmds_ingest.datasets import EXPLORE_API
 from mmds_ingest.fake_portal import exports
 from mmds_ingest.fake_portal.aggregate import parse_aggregation
 from mmds_ingest.fake_portal.dataset import Dataset, Query
@@ -23,11 +24,11 @@ from mmds_ingest.fake_portal.faults import Fault, FaultKind, FaultPlan
 from mmds_ingest.fake_portal.odsql import ODSQLError, compile_where, parse_order_by, parse_select
 from mmds_ingest.fake_portal.params import ParameterError, boolean, integer, last, zone_name
 from mmds_ingest.fake_portal.quota import DailyQuota
-from mmds_ingest.fake_portal.schema import BASE_FIELDS, Field, changed_fields
+from mmds_ingest.fake_portal.schema import BOUNDARIES_ID, DATASET_ID, Field, changed_fields
 
 log = logging.getLogger(__name__)
 
-API_PREFIX = "/api/explore/v2.1/catalog/datasets/"
+API_PREFIX = EXPLORE_API
 CONTROL_PREFIX = "/__fake__/"
 RECORDS_MAX_LIMIT = 100
 RECORDS_WINDOW = 10_000
@@ -49,15 +50,24 @@ class SeenRequest:
     path: str
     params: dict[str, str]  # the last value of each, without `apikey`
     api_key: str | None
+    dataset: str | None = None  # the dataset asked for
+
+
+TITLES = {DATASET_ID: "3-1-1 service requests", BOUNDARIES_ID: "Local area boundary"}
+FEATURES = {DATASET_ID: ["analyze", "geo", "timeserie"], BOUNDARIES_ID: ["analyze", "geo"]}
 
 
 class PortalState:
-    """What the handler threads share: the dataset, quotas, faults and the control hooks."""
+    """What the handler threads share: the datasets, quotas, faults and the control hooks.
+
+    `dataset` is the 3-1-1 requests (which time moves, records are added to and deleted
+    from); `datasets` every dataset served, by id."""
 
     def __init__(
         self,
         dataset: Dataset,
         dataset_id: str,
+        boundaries: Dataset,
         quotas: tuple[int | None, int | None],
         parquet_style: str,
         advance: Callable[[float], dict],
@@ -68,6 +78,7 @@ class PortalState:
     ) -> None:
         self.dataset = dataset
         self.dataset_id = dataset_id
+        self.datasets = {dataset_id: dataset, BOUNDARIES_ID: boundaries}
         self.anonymous_quota, self.keyed_quota = (
             DailyQuota(limit, reset_style) for limit in quotas
         )
@@ -78,12 +89,13 @@ class PortalState:
         self.faults = FaultPlan(seed)
         self.seen: deque[SeenRequest] = deque(maxlen=SEEN_REQUESTS_KEPT)
 
-    def fields(self, schema_fault: Fault | None) -> tuple[Field, ...]:
-        """The fields published now (a schema-change fault alters them)."""
+    @staticmethod
+    def fields(served: Dataset, schema_fault: Fault | None) -> tuple[Field, ...]:
+        """The fields `served` publishes now (a schema-change fault alters them)."""
         if schema_fault is None:
-            return BASE_FIELDS
+            return served.fields
         options = schema_fault.options
-        return changed_fields(options["change"], options["field"], options["to"])
+        return changed_fields(served.fields, options["change"], options["field"], options["to"])
 
 
 class PortalHandler(BaseHTTPRequestHandler):
@@ -218,9 +230,10 @@ class PortalHandler(BaseHTTPRequestHandler):
             self._error(405, "MethodNotAllowed", f"{method} is not allowed here.", rate_headers)
             return
         parts = path[len(API_PREFIX) :].strip("/").split("/") if path.startswith(API_PREFIX) else []
-        if not parts or unquote(parts[0]) != self.state.dataset_id:
-            name = unquote(parts[0]) if parts else path
-            message = f"The requested dataset or resource was not found: {name}"
+        dataset_id = unquote(parts[0]) if parts else None
+        served = self.state.datasets.get(dataset_id) if dataset_id else None
+        if served is None:
+            message = f"The requested dataset or resource was not found: {dataset_id or path}"
             self._error(404, "NotFound", message, rate_headers)
             return
         if len(parts) == 1:
@@ -234,11 +247,11 @@ class PortalHandler(BaseHTTPRequestHandler):
             return
         endpoint = "aggregates" if route != "metadata" and last(params, "group_by") else route
         visible = {name: values[-1] for name, values in params.items() if name != "apikey"}
-        self.state.seen.append(SeenRequest(endpoint, path, visible, api_key))
+        self.state.seen.append(SeenRequest(endpoint, path, visible, api_key, dataset_id))
         if not allowed:
             self._quota_exhausted(rate_headers)
             return
-        faults = {fault.kind: fault for fault in self.state.faults.take(endpoint)}
+        faults = {fault.kind: fault for fault in self.state.faults.take(endpoint, dataset_id)}
         if FaultKind.CHURN in faults and self.state.delete is not None:
             self.state.delete(faults[FaultKind.CHURN].options["records"])
         if FaultKind.SLOW_FIRST_BYTE in faults:
@@ -246,14 +259,14 @@ class PortalHandler(BaseHTTPRequestHandler):
         if self._answered_by_fault(faults, rate_headers):
             return
         cut = faults.get(FaultKind.DROP_CONNECTION) or faults.get(FaultKind.TRUNCATED_BODY)
-        fields = self.state.fields(faults.get(FaultKind.SCHEMA_CHANGE))
+        fields = self.state.fields(served, faults.get(FaultKind.SCHEMA_CHANGE))
         try:
             if route == "metadata":
-                self._json(200, self._metadata(fields), rate_headers, cut)
+                self._json(200, self._metadata(dataset_id, served, fields), rate_headers, cut)
             elif route == "records":
-                self._records(fields, params, rate_headers, cut)
+                self._records(served, fields, params, rate_headers, cut)
             else:
-                self._export(parts[2], fields, params, rate_headers, cut)
+                self._export(served, parts[2], fields, params, rate_headers, cut)
         except ParameterError as error:
             self._error(400, "InvalidRESTParameterError", str(error), rate_headers)
         except ODSQLError as error:
@@ -303,14 +316,13 @@ class PortalHandler(BaseHTTPRequestHandler):
 
     # --- endpoints ------------------------------------------------------------------------
 
-    def _metadata(self, fields: tuple[Field, ...]) -> dict:
-        dataset = self.state.dataset
+    def _metadata(self, dataset_id: str, dataset: Dataset, fields: tuple[Field, ...]) -> dict:
         return {
-            "dataset_id": self.state.dataset_id,
+            "dataset_id": dataset_id,
             "dataset_uid": "da_mmdsfake",
             "has_records": True,
             "data_visible": True,
-            "features": ["analyze", "geo", "timeserie"],
+            "features": FEATURES.get(dataset_id, ["analyze"]),
             "fields": [
                 {
                     "name": f.name,
@@ -323,7 +335,7 @@ class PortalHandler(BaseHTTPRequestHandler):
             ],
             "metas": {
                 "default": {
-                    "title": "3-1-1 service requests",
+                    "title": TITLES.get(dataset_id, dataset_id),
                     "publisher": "City of Vancouver (fake portal)",
                     "license": "Open Government Licence - Vancouver",
                     "modified": dataset.modified.isoformat(),
@@ -353,7 +365,7 @@ class PortalHandler(BaseHTTPRequestHandler):
             offset=offset,
         )
 
-    def _records(self, fields, params, headers, cut) -> None:
+    def _records(self, dataset: Dataset, fields, params, headers, cut) -> None:
         timezone = zone_name(params)
         limit = integer(params, "limit", 10, -1, RECORDS_MAX_LIMIT)
         limit = 10 if limit == -1 else limit
@@ -365,7 +377,6 @@ class PortalHandler(BaseHTTPRequestHandler):
                 f"(limit is {limit}).",
             )
         query = self._query(fields, params, limit, offset, timezone)
-        dataset = self.state.dataset
         total = dataset.count(query.where, timezone)
         results = b""
         if limit > 0:
@@ -375,7 +386,7 @@ class PortalHandler(BaseHTTPRequestHandler):
         body = b'{"total_count": %d, "results": [%s]}' % (total, results)
         self._send(200, body, headers=headers, cut=cut)
 
-    def _export(self, fmt: str, fields, params, headers, cut) -> None:
+    def _export(self, dataset: Dataset, fmt: str, fields, params, headers, cut) -> None:
         if fmt not in exports.FORMATS:
             raise ParameterError(
                 "format", f"{fmt} is not served by the fake portal ({', '.join(exports.FORMATS)})."
@@ -393,18 +404,21 @@ class PortalHandler(BaseHTTPRequestHandler):
             )
         with_bom = boolean(params, "with_bom", True)
         if last(params, "group_by"):
-            self._aggregate(fmt, fields, params, headers, cut, limit, offset, timezone)
+            self._aggregate(dataset, fmt, fields, params, headers, cut, limit, offset, timezone)
             return
         query = self._query(fields, params, None if limit < 0 else limit, offset, timezone)
-        dataset = self.state.dataset
-        style = {"parquet": self.state.parquet_style, "csv": "csv"}.get(fmt, "json")
-        relation = dataset.select(query, style, timezone, as_json=fmt in ("json", "jsonl"))
+        style = {"parquet": self.state.parquet_style, "csv": "csv", "geojson": "geojson"}
+        relation = dataset.select(
+            query, style.get(fmt, "json"), timezone, as_json=fmt in ("json", "jsonl")
+        )
         chunks = exports.stream(fmt, relation, delimiter=delimiter, with_bom=with_bom)
-        filename = f"{self.state.dataset_id}.{fmt}"
+        filename = f"{dataset_name(self.path)}.{fmt}"
         extra = {**headers, "Content-Disposition": f'attachment; filename="{filename}"'}
         self._send(200, chunks, exports.CONTENT_TYPES[fmt], extra, cut)
 
-    def _aggregate(self, fmt, fields, params, headers, cut, limit, offset, timezone) -> None:
+    def _aggregate(
+        self, dataset: Dataset, fmt, fields, params, headers, cut, limit, offset, timezone
+    ) -> None:
         """An export of groups (`select=count(*) as n&group_by=...`), in JSON or JSON lines."""
         if fmt not in AGGREGATE_FORMATS:
             raise ParameterError(
@@ -420,7 +434,7 @@ class PortalHandler(BaseHTTPRequestHandler):
             last(params, "select", "") or "", last(params, "group_by", "") or "", columns
         )
         where = compile_where(last(params, "where", "") or "", columns, ZoneInfo(timezone))
-        relation = self.state.dataset.aggregate(
+        relation = dataset.aggregate(
             aggregation, where, timezone, None if limit < 0 else limit, offset
         )
         chunks = exports.stream(fmt, relation)
@@ -488,6 +502,11 @@ class PortalHandler(BaseHTTPRequestHandler):
         if not isinstance(body, list) or not all(isinstance(r, dict) for r in body):
             raise ValueError("the body must be a JSON array of record objects")
         return body
+
+
+def dataset_name(path: str) -> str:
+    """The dataset id in an API request's path."""
+    return unquote(urlsplit(path).path[len(API_PREFIX) :].split("/")[0])
 
 
 class PortalServer(ThreadingHTTPServer):

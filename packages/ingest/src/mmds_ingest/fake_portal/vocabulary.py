@@ -482,30 +482,30 @@ REQUEST_TYPES: tuple[RequestType, ...] = tuple(
     )
 )
 
-# (name, weight, latitude, longitude) of the 22 local areas; centroids are approximate.
-LOCAL_AREAS: tuple[tuple[str, int, float, float], ...] = (
-    ("Arbutus Ridge", 168, 49.2469, -123.1617),
-    ("Downtown", 789, 49.2812, -123.1170),
-    ("Dunbar-Southlands", 300, 49.2372, -123.1872),
-    ("Fairview", 371, 49.2640, -123.1300),
-    ("Grandview-Woodland", 518, 49.2742, -123.0672),
-    ("Hastings-Sunrise", 454, 49.2778, -123.0401),
-    ("Kensington-Cedar Cottage", 597, 49.2471, -123.0740),
-    ("Kerrisdale", 187, 49.2230, -123.1590),
-    ("Killarney", 243, 49.2180, -123.0400),
-    ("Kitsilano", 518, 49.2680, -123.1650),
-    ("Marpole", 284, 49.2100, -123.1300),
-    ("Mount Pleasant", 467, 49.2630, -123.0960),
-    ("Oakridge", 134, 49.2270, -123.1220),
-    ("Renfrew-Collingwood", 515, 49.2480, -123.0400),
-    ("Riley Park", 370, 49.2440, -123.1020),
-    ("Shaughnessy", 128, 49.2470, -123.1380),
-    ("South Cambie", 126, 49.2460, -123.1210),
-    ("Strathcona", 323, 49.2770, -123.0880),
-    ("Sunset", 429, 49.2200, -123.0900),
-    ("Victoria-Fraserview", 279, 49.2190, -123.0650),
-    ("West End", 338, 49.2850, -123.1350),
-    ("West Point Grey", 197, 49.2650, -123.2000),
+# (name, weight) of the 22 local areas; where they lie is in areas.py (the real boundaries).
+LOCAL_AREAS: tuple[tuple[str, int], ...] = (
+    ("Arbutus Ridge", 168),
+    ("Downtown", 789),
+    ("Dunbar-Southlands", 300),
+    ("Fairview", 371),
+    ("Grandview-Woodland", 518),
+    ("Hastings-Sunrise", 454),
+    ("Kensington-Cedar Cottage", 597),
+    ("Kerrisdale", 187),
+    ("Killarney", 243),
+    ("Kitsilano", 518),
+    ("Marpole", 284),
+    ("Mount Pleasant", 467),
+    ("Oakridge", 134),
+    ("Renfrew-Collingwood", 515),
+    ("Riley Park", 370),
+    ("Shaughnessy", 128),
+    ("South Cambie", 126),
+    ("Strathcona", 323),
+    ("Sunset", 429),
+    ("Victoria-Fraserview", 279),
+    ("West End", 338),
+    ("West Point Grey", 197),
 )
 
 CHANNELS: tuple[tuple[str, int], ...] = (
