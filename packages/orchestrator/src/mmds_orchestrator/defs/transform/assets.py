@@ -19,7 +19,7 @@ from mmds_orchestrator.defs.transform.project import (
     prepare_manifest,
 )
 from mmds_orchestrator.defs.transform.stream import stream_events
-from mmds_orchestrator.defs.transform.translator import LayerTranslator
+from mmds_orchestrator.defs.transform.translator import LayerTranslator, excluded_tags
 from mmds_orchestrator.settings import PipelineSettings
 
 
@@ -62,14 +62,16 @@ def build_dbt_assets(project: DbtProject, data_dir: Path) -> AssetsDefinition:
     to its pytest suite and CI. A failing error-severity test fails the step, so nothing
     downstream (publish) runs.
     """
+    manifest = json.loads(project.manifest_path.read_text(encoding="utf-8"))
 
     @dbt_assets(
-        manifest=project.manifest_path,
+        manifest=manifest,
         project=project,
         selector=ROUTINE_SELECTOR,
         name=DBT_OP,
         dagster_dbt_translator=LayerTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
+            unselected_tags=excluded_tags(manifest, ROUTINE_SELECTOR),
+            settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True),
         ),
         pool=WAREHOUSE_POOL,
     )
