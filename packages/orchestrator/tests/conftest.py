@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import duckdb
 import pytest
+from mmds_ingest import IngestSettings
 from mmds_orchestrator.defs.transform.project import mmds_dbt_project, prepare_manifest
-from mmds_orchestrator.settings import DBT_ARTIFACTS_DIR, PipelineSettings
+from mmds_orchestrator.settings import DBT_ARTIFACTS_DIR, OrchestratorSettings, PipelineSettings
 
 # Small enough for a quick `dbt build`, large enough for every gold table to have rows.
 SAMPLE_ROWS = 3_000
@@ -21,7 +22,10 @@ _ISOLATED = ("MMDS_PORTAL_URL", "MMDS_PORTAL_API_KEY", "MMDS_DBT_PROJECT_DIR", "
 def parsed_dbt_target(tmp_path_factory) -> Path:
     """A dbt target dir holding a fresh manifest of mmds-transform's project (parsed once)."""
     data_dir = tmp_path_factory.mktemp("parsed")
-    project = mmds_dbt_project(PipelineSettings(data_dir=data_dir, dbt_project_dir=None))
+    settings = PipelineSettings(
+        IngestSettings(data_dir=data_dir), OrchestratorSettings(dbt_project_dir=None)
+    )
+    project = mmds_dbt_project(settings)
     prepare_manifest(project, data_dir)
     return project.manifest_path.parent
 

@@ -4,7 +4,6 @@ import duckdb
 from dagster import DagsterEventType, materialize
 from mmds_ingest.fake_portal import FakePortal
 from mmds_orchestrator.defs.ingest.assets import ingest_portal
-from mmds_orchestrator.defs.ingest.resources import PortalIngestResource
 from mmds_orchestrator.instance import open_instance
 
 
@@ -13,9 +12,9 @@ def test_a_transient_portal_fault_is_retried_to_success(data_dir, monkeypatch):
     monkeypatch.setenv("MMDS_RETRY_ATTEMPTS", "1")
     with FakePortal(rows=500, seed=3) as portal:
         portal.inject("server_error", times=1, statuses=(503,))
-        resource = PortalIngestResource(portal_url=portal.url, data_dir=str(data_dir))
+        config = {"ops": {"ingest_portal": {"config": {"portal_url": portal.url}}}}
         with open_instance(data_dir / "dagster_home") as instance:
-            result = materialize([ingest_portal], resources={"portal": resource}, instance=instance)
+            result = materialize([ingest_portal], run_config=config, instance=instance)
         fired = portal.faults_fired
 
     assert result.success
@@ -30,11 +29,11 @@ def test_a_transient_portal_fault_is_retried_to_success(data_dir, monkeypatch):
 def test_a_permanent_portal_error_fails_at_once_with_the_librarys_message(data_dir, monkeypatch):
     monkeypatch.setenv("MMDS_DATASET_ID", "no-such-dataset")
     with FakePortal(rows=100, seed=1) as portal:
-        resource = PortalIngestResource(portal_url=portal.url, data_dir=str(data_dir))
+        config = {"ops": {"ingest_portal": {"config": {"portal_url": portal.url}}}}
         with open_instance(data_dir / "dagster_home") as instance:
             result = materialize(
                 [ingest_portal],
-                resources={"portal": resource},
+                run_config=config,
                 instance=instance,
                 raise_on_error=False,
             )

@@ -8,7 +8,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from mmds_ingest.fake_portal import FakePortal
 from mmds_ingest.fake_portal.generator import DEFAULT_END
-from mmds_orchestrator.cli import app
+from mmds_orchestrator.cli import SAMPLE_SEED, app
 from mmds_orchestrator.defs.ingest.assets import BRONZE_REQUESTS
 from mmds_orchestrator.pipeline_run import run_pipeline
 from mmds_orchestrator.settings import PipelineSettings
@@ -65,9 +65,9 @@ def test_a_routine_run_after_the_portal_changed_loads_builds_and_republishes(
     data_dir = tmp_path / "data"
     shutil.copytree(two_runs.data_dir, data_dir)
     isolate_environment(monkeypatch, data_dir)
-    settings = PipelineSettings()
+    settings = PipelineSettings.from_environment()
     start = DEFAULT_END.date().replace(year=DEFAULT_END.year - 2)  # as `mmds run --sample`
-    with FakePortal(rows=sample_rows, seed=settings.sample_seed, start=start) as portal:
+    with FakePortal(rows=sample_rows, seed=SAMPLE_SEED, start=start) as portal:
         portal.advance(days=3)
         summary = run_pipeline(settings, portal_url=portal.url)
 

@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from mmds_orchestrator.settings import PipelineSettings
+from mmds_orchestrator.settings import PipelineSettings, SettingsError
 
 app = typer.Typer(
     help="mmds: Vancouver 3-1-1 requests from the City's portal to a dashboard, on a laptop.",
@@ -19,7 +19,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-SAMPLE_ROWS_HELP = "Rows the sample portal serves (default: MMDS_SAMPLE_ROWS, else 100,000)."
+SAMPLE_ROWS = 100_000
+SAMPLE_SEED = 311
 
 
 @app.command()
@@ -30,19 +31,23 @@ def run(
     full_refresh: Annotated[
         bool, typer.Option("--full-refresh", help="Reload everything and rebuild every model.")
     ] = False,
-    sample_rows: Annotated[int | None, typer.Option(min=1, help=SAMPLE_ROWS_HELP)] = None,
+    sample_rows: Annotated[
+        int, typer.Option(min=1, envvar="MMDS_SAMPLE_ROWS", help="Rows the sample portal serves.")
+    ] = SAMPLE_ROWS,
+    sample_seed: Annotated[
+        int, typer.Option(envvar="MMDS_SAMPLE_SEED", help="Seed of the sample's generator.")
+    ] = SAMPLE_SEED,
 ) -> None:
     """Ingest, dbt build (tests as checks), publish serving.duckdb: the whole graph, in-process.
 
     Steps with nothing to do are skipped: see the summary.
     """
     settings = _settings()
-    rows = sample_rows or settings.sample_rows
-    portal = sample_portal(rows, settings.sample_seed) if sample else nullcontext(None)
+    portal = sample_portal(sample_rows, sample_seed) if sample else nullcontext(None)
     try:
         with portal as portal_url:
             if portal_url:
-                typer.echo(f"Sample portal: {rows:,} generated rows at {portal_url}")
+                typer.echo(f"Sample portal: {sample_rows:,} generated rows at {portal_url}")
             typer.echo(f"Data dir: {settings.data_dir}")
             from mmds_orchestrator.pipeline_run import run_pipeline  # Dagster and dbt: seconds
 
@@ -97,8 +102,8 @@ def dashboard(
     settings = _settings()
     if not settings.serving_path.exists():
         typer.echo(f"No {settings.serving_path} yet: run `mmds run` (or `mmds run --sample`).")
-    env = {**os.environ, "MMDS_DATA_DIR": str(settings.data_dir)}
-    raise typer.Exit(_run_foreground([str(launcher), "--port", str(port)], env))
+    command = [str(launcher), "--port", str(port), "--serving-file", str(settings.serving_path)]
+    raise typer.Exit(_run_foreground(command, dict(os.environ)))
 
 
 @contextmanager
@@ -119,9 +124,9 @@ def _dg_project_root() -> Path:
 
 def _settings() -> PipelineSettings:
     try:
-        return PipelineSettings()
-    except ValueError as error:
-        _fail(f"Invalid MMDS_* setting: {error}")
+        return PipelineSettings.from_environment()
+    except SettingsError as error:
+        _fail(str(error))
 
 
 def _run_foreground(command: list[str], env: dict[str, str]) -> int:

@@ -20,9 +20,8 @@ from dagster import (
     RetryPolicy,
     multi_asset,
 )
-from mmds_ingest import LoadResult, errors
+from mmds_ingest import IngestSettings, LoadResult, errors, run_load
 
-from mmds_orchestrator.defs.ingest.resources import PortalIngestResource
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.refresh import INGEST_OP, IngestConfig
 
@@ -73,7 +72,7 @@ INGEST_RETRY_POLICY = RetryPolicy(
     retry_policy=INGEST_RETRY_POLICY,
 )
 def ingest_portal(
-    context: AssetExecutionContext, portal: PortalIngestResource, config: IngestConfig
+    context: AssetExecutionContext, config: IngestConfig
 ) -> Iterator[MaterializeResult | AssetObservation | AssetCheckResult]:
     """Load new and changed records (or everything, with `full_refresh`) in one transaction.
 
@@ -82,15 +81,9 @@ def ingest_portal(
     downstream. Bronze is reconciled with the portal's count either way. The audit row is always
     written, so `bronze/_loads` always materializes.
     """
-    if config.portal_url:
-        portal = PortalIngestResource(
-            portal_url=config.portal_url,
-            data_dir=portal.data_dir,
-            portal_api_key=portal.portal_api_key,
-        )
     transient = (errors.PortalUnavailableError, errors.WarehouseLockedError)
     try:
-        result = portal.load(full_refresh=config.full_refresh)
+        result = run_load(ingest_settings(config), full_refresh=config.full_refresh)
         metadata = load_metadata(result)  # shown on the asset: no log line repeats it
         if changed_bronze(result):
             yield MaterializeResult(asset_key=BRONZE_REQUESTS, metadata=metadata)
@@ -111,6 +104,12 @@ def ingest_portal(
         asset_key=BRONZE_LOADS,
         metadata={key: metadata[key] for key in ("load_id", "mode", "status") if key in metadata},
     )
+
+
+def ingest_settings(config: IngestConfig) -> IngestSettings:
+    """mmds-ingest's settings, read from `MMDS_*` when the step runs, with the run's portal if
+    its config names one (the sample portal of `mmds run --sample`)."""
+    return IngestSettings(**({"portal_url": config.portal_url} if config.portal_url else {}))
 
 
 def reconciliation(result: LoadResult) -> AssetCheckResult:

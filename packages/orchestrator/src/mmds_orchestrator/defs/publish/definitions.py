@@ -12,10 +12,8 @@ from mmds_orchestrator.settings import PipelineSettings
 @definitions
 def publish() -> Definitions:
     """`serving/gold` after the gold models of the dbt project, and the `files` resource."""
-    settings = PipelineSettings()
+    settings = PipelineSettings.from_environment()
     _, models = dbt_models(settings)
     gold = sorted((key for key in models.keys if key.path[0] == "gold"), key=lambda k: k.path)
     serving_gold = build_publish_asset([*gold, BRONZE_LOADS], sorted(models.check_keys))
-    return Definitions(
-        assets=[serving_gold], resources={"files": DataFiles(data_dir=str(settings.data_dir))}
-    )
+    return Definitions(assets=[serving_gold], resources={"files": DataFiles.of(settings)})

@@ -37,7 +37,7 @@ def pipeline_schedules() -> Definitions:
     publish. `mmds run` runs its two halves, `mmds_ingest` then, only when bronze changed or dbt
     is out of date, `mmds_rebuild`: a run with nothing to do never plans dbt's steps and checks.
     """
-    settings = PipelineSettings()
+    settings = PipelineSettings.from_environment().orchestrator
     job = define_asset_job(
         PIPELINE_JOB,
         selection=AssetSelection.all(),

@@ -26,7 +26,7 @@ def dbt_executable() -> Path:
 
 def mmds_dbt_project(settings: PipelineSettings) -> DbtProject:
     """The project (or `MMDS_DBT_PROJECT_DIR`), its manifest and artefacts under `data_dir/dbt`."""
-    project_dir = settings.dbt_project_dir or mmds_transform.project_dir()
+    project_dir = settings.orchestrator.dbt_project_dir or mmds_transform.project_dir()
     return dbt_project(project_dir, settings.dbt_artifacts_dir / "target", settings.data_dir)
 
 
