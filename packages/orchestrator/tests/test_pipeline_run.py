@@ -32,6 +32,10 @@ def test_first_run_loads_builds_checks_and_publishes(two_runs, sample_rows, quer
     assert {"fct_service_requests", "dim_local_areas", "publish", "test_results"} <= tables
     statuses = {s for (s,) in query(serving, "select distinct status from meta.test_results")}
     assert statuses == {"pass"}
+    ((is_sample, portal_url),) = query(serving, "select is_sample, portal_url from meta.publish")
+    assert is_sample is True
+    assert portal_url.startswith("http://127.0.0.1:")
+    assert "/api/" not in portal_url
 
 
 def test_a_run_on_an_unchanged_portal_skips_dbt_and_publish_and_says_so(two_runs, query):

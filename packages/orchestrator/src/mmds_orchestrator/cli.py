@@ -51,7 +51,9 @@ def run(
             typer.echo(f"Data dir: {settings.data_dir}")
             from mmds_orchestrator.pipeline_run import run_pipeline  # Dagster and dbt: seconds
 
-            summary = run_pipeline(settings, full_refresh=full_refresh, portal_url=portal_url)
+            summary = run_pipeline(
+                settings, full_refresh=full_refresh, portal_url=portal_url, is_sample=sample
+            )
     except Exception as error:  # the command's boundary: a message, not a traceback
         _fail(f"mmds run failed before the pipeline could run: {error}")
     for line in summary.lines():

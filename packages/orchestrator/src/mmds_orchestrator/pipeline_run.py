@@ -17,6 +17,7 @@ from mmds_orchestrator.defs.publish.assets import latest_evaluations
 from mmds_orchestrator.defs.refresh import (
     DBT_OP,
     INGEST_OP,
+    PUBLISH_OP,
     quiet_console_config,
     refresh_run_config,
 )
@@ -32,7 +33,10 @@ CODE_VERSION_TAG = "dagster/code_version"
 
 
 def run_pipeline(
-    settings: PipelineSettings, full_refresh: bool = False, portal_url: str | None = None
+    settings: PipelineSettings,
+    full_refresh: bool = False,
+    portal_url: str | None = None,
+    is_sample: bool = False,
 ) -> RunSummary:
     """Ingest, then dbt build and publish when there is something to build, as Dagster runs
     recorded in the UI's history.
@@ -42,14 +46,15 @@ def run_pipeline(
     (see `dbt_out_of_date`); publish inside it skips when gold did not change. In-process
     execution avoids the start-up of a code server and of one process per step. Earlier runs of
     this command that were killed are marked failed first, freeing their slots. `portal_url`
-    replaces the configured portal (the sample portal of `mmds run --sample`).
+    replaces the configured portal; `is_sample` says the data is the generated sample (both for
+    `mmds run --sample`).
     """
     started = time.perf_counter()
     definitions = defs()
     _, models = dbt_models(settings)
     with open_instance(settings.dagster_home) as instance:
         release_abandoned_runs(instance, RUN_TAGS)
-        ingest = _execute(definitions, INGEST_JOB, instance, full_refresh, portal_url)
+        ingest = _execute(definitions, INGEST_JOB, instance, full_refresh, portal_url=portal_url)
         results = [ingest]
         if ingest.success:
             if full_refresh or _materialized(ingest, BRONZE_REQUESTS):
@@ -58,7 +63,14 @@ def run_pipeline(
                 reasons = dbt_out_of_date(instance, models) or None
             if reasons is not None:
                 results.append(
-                    _execute(definitions, REBUILD_JOB, instance, full_refresh, None, reasons)
+                    _execute(
+                        definitions,
+                        REBUILD_JOB,
+                        instance,
+                        full_refresh,
+                        is_sample=is_sample,
+                        out_of_date=reasons,
+                    )
                 )
     return summarize(results, time.perf_counter() - started)
 
@@ -97,16 +109,20 @@ def _execute(
     job_name: str,
     instance: DagsterInstance,
     full_refresh: bool,
-    portal_url: str | None,
+    portal_url: str | None = None,
+    is_sample: bool = False,
     out_of_date: list[str] | None = None,
 ) -> ExecuteInProcessResult:
     """One run of `job_name`; `out_of_date` says why dbt builds although bronze did not change."""
-    ops = {INGEST_OP} if job_name == INGEST_JOB else {DBT_OP}
+    ops = {INGEST_OP} if job_name == INGEST_JOB else {DBT_OP, PUBLISH_OP}
     tags = {**RUN_TAGS, "mmds/full_refresh": str(full_refresh).lower()}
     if out_of_date:
         tags[OUT_OF_DATE_TAG] = "; ".join(out_of_date)[:1000]
     return definitions.resolve_job_def(job_name).execute_in_process(
-        run_config={**refresh_run_config(full_refresh, ops, portal_url), **quiet_console_config()},
+        run_config={
+            **refresh_run_config(full_refresh, ops, portal_url, is_sample),
+            **quiet_console_config(),
+        },
         instance=instance,
         raise_on_error=False,
         tags=tags,

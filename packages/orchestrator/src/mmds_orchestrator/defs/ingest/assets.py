@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dagster import (
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
@@ -28,6 +29,7 @@ from mmds_orchestrator.defs.refresh import INGEST_OP, IngestConfig
 BRONZE_REQUESTS = AssetKey(["bronze", "service_requests"])
 BRONZE_LOADS = AssetKey(["bronze", "_loads"])
 RECONCILIATION_CHECK = "bronze_matches_portal_count"
+RECONCILIATION = AssetCheckKey(BRONZE_REQUESTS, RECONCILIATION_CHECK)
 
 # Freshness of bronze, evaluated by the Dagster daemon (`mmds ui`): the hourly schedule keeps it
 # fresh; a warning after 2 hours without a load, a failure after 26 (the portal updates daily).

@@ -18,24 +18,29 @@ from dagster import (
 )
 
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
+from mmds_orchestrator.defs.publish.contract import ServingColumn
 from mmds_orchestrator.defs.publish.resources import DataFiles
 from mmds_orchestrator.defs.publish.serving import (
-    DbtTestResult,
+    CheckResult,
     PublishError,
     gold_digest,
     publish_serving_file,
     published_gold_digest,
     remove_partial_publications,
 )
+from mmds_orchestrator.defs.refresh import PublishConfig
 
 PUBLISH_KEY = AssetKey(["serving", "gold"])
 FAILED_ROWS_METADATA = "dagster_dbt/failed_row_count"
 
 
 def build_publish_asset(
-    sources: Sequence[AssetKey], test_check_keys: Sequence[AssetCheckKey]
+    sources: Sequence[AssetKey],
+    test_check_keys: Sequence[AssetCheckKey],
+    gold: Sequence[ServingColumn],
 ) -> AssetsDefinition:
-    """`serving/gold`, downstream of `sources` (every gold model and the load audit).
+    """`serving/gold`, downstream of `sources` (every gold model and the load audit), copying
+    the `gold` tables and columns the contract declares.
 
     Refuses while the newest evaluation of any error-severity dbt test failed. Does not
     materialize (an observation says why) when gold and the tests' outcomes are those of the
@@ -52,7 +57,7 @@ def build_publish_asset(
         description="serving.duckdb: gold plus meta tables, replaced atomically for the dashboard.",
     )
     def serving_gold(
-        context: AssetExecutionContext, files: DataFiles
+        context: AssetExecutionContext, files: DataFiles, config: PublishConfig
     ) -> Iterator[MaterializeResult | AssetObservation]:
         for leftover in remove_partial_publications(files.serving):
             context.log.info(f"Removed {leftover.name}, left by a publication that was killed.")
@@ -67,7 +72,7 @@ def build_publish_asset(
                 ),
                 allow_retries=False,
             )
-        digest = gold_digest(files.warehouse, results)
+        digest = gold_digest(files.warehouse, gold, results)
         if digest == published_gold_digest(files.serving):
             context.log.info("Gold is unchanged since the last publication: nothing to publish.")
             yield AssetObservation(
@@ -76,7 +81,9 @@ def build_publish_asset(
             )
             return
         try:
-            record = publish_serving_file(files.warehouse, files.serving, results)
+            record = publish_serving_file(
+                files.warehouse, files.serving, gold, results, is_sample=config.is_sample
+            )
         except PublishError as error:
             raise Failure(description=str(error), allow_retries=False) from error
         yield MaterializeResult(
@@ -86,6 +93,8 @@ def build_publish_asset(
                 "gold_tables": record.gold_tables,
                 "gold_rows": record.gold_rows,
                 "gold_digest": record.gold_digest,
+                "portal_url": record.portal_url or "none",
+                "is_sample": record.is_sample,
                 "tests_recorded": len(results),
                 "serving_path": str(files.serving),
             }
@@ -96,7 +105,7 @@ def build_publish_asset(
 
 def latest_test_results(
     context: AssetExecutionContext, check_keys: Sequence[AssetCheckKey]
-) -> list[DbtTestResult]:
+) -> list[CheckResult]:
     """The newest evaluation of every dbt test (normally from this run's `dbt build`)."""
     results = []
     evaluations = latest_evaluations(context.instance, check_keys)
@@ -107,7 +116,7 @@ def latest_test_results(
             status = "warn" if evaluation.severity == AssetCheckSeverity.WARN else "fail"
         failed_rows = evaluation.metadata.get(FAILED_ROWS_METADATA)
         results.append(
-            DbtTestResult(
+            CheckResult(
                 test_name=key.name,
                 model_name=key.asset_key.path[-1],
                 status=status,
