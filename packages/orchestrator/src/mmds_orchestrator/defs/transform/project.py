@@ -8,6 +8,7 @@ from pathlib import Path
 import mmds_transform
 from dagster_dbt import DbtCliResource, DbtProject
 
+from mmds_orchestrator.defs.transform.stream import STOP_GRACE_SECONDS, wait
 from mmds_orchestrator.settings import PipelineSettings
 
 # dbt's parse arguments for the manifest; `DbtProject` prepares with them under `dg dev`.
@@ -40,8 +41,13 @@ def dbt_project(project_dir: Path, target: Path, data_dir: Path) -> DbtProject:
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    """dagster-dbt's resource for `project`, running dbt as `mmds-dbt`."""
-    return DbtCliResource(project_dir=project, dbt_executable=str(dbt_executable()))
+    """dagster-dbt's resource for `project`, running dbt as `mmds-dbt`, without colours (its
+    output goes to `mmds run`'s log file, and to the terminal only with `-v`)."""
+    return DbtCliResource(
+        project_dir=project,
+        dbt_executable=str(dbt_executable()),
+        global_config_flags=["--no-use-colors"],
+    )
 
 
 def prepare_manifest(project: DbtProject, data_dir: Path) -> None:
@@ -60,7 +66,8 @@ def prepare_manifest(project: DbtProject, data_dir: Path) -> None:
         invocation = dbt_resource(project).cli(
             [*PARSE_ARGS, *dbt_vars(data_dir)], target_path=target, raise_on_error=False
         )
-        invocation.wait()
+        invocation.termination_timeout_seconds = STOP_GRACE_SECONDS
+        wait(invocation)  # stopped with `mmds run`, never left behind
         if not invocation.is_successful():
             log = target / "dbt.log"
             raise DbtProjectError(f"`dbt parse` failed for {project.project_dir}: see {log}")
