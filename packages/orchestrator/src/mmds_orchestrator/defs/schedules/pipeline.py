@@ -50,23 +50,28 @@ def pipeline_schedules() -> Definitions:
     )
     schedules = [
         ScheduleDefinition(
-            name="hourly_incremental",
+            name=name,
             job=job,
-            cron_schedule=settings.incremental_cron,
+            cron_schedule=cron,
             execution_timezone="UTC",
-            run_config=refresh_run_config(full_refresh=False),
+            run_config=refresh_run_config(full_refresh=full_refresh),
             default_status=status,
-            description="New and changed records since the cursor (with lookback), then rebuild.",
-        ),
-        ScheduleDefinition(
-            name="weekly_full_refresh",
-            job=job,
-            cron_schedule=settings.full_refresh_cron,
-            execution_timezone="UTC",
-            run_config=refresh_run_config(full_refresh=True),
-            default_status=status,
-            description="Reload everything from the portal and rebuild every model.",
-        ),
+            description=description,
+        )
+        for name, cron, full_refresh, description in (
+            (
+                "hourly_incremental",
+                settings.incremental_cron,
+                False,
+                "New and changed records since the cursor (with lookback), then rebuild.",
+            ),
+            (
+                "weekly_full_refresh",
+                settings.full_refresh_cron,
+                True,
+                "Reload everything from the portal and rebuild every model.",
+            ),
+        )
     ]
     ingest = define_asset_job(
         INGEST_JOB, selection=INGEST, description="Ingest alone, with its reconciliation check."
