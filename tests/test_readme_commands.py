@@ -87,6 +87,7 @@ def test_mmds_ui_serves_dagster_on_loopback(env):
     command = [_bin("mmds"), "ui", "--port", str(free_port())]
     with serve(command, env=env, health="/server_info", timeout=300) as ui:
         assert listening_addresses(ui.pid) == {"127.0.0.1"}
+        assert " - dagster - INFO - " not in ui.output()  # start-up chatter: only with -v
 
 
 @pytest.mark.slow  # three Streamlit servers, one after the other

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 
@@ -62,7 +61,6 @@ class StopSignals:
         # reentrant: the signal handler runs in the main thread, which may hold it already
         self._lock = threading.RLock()
         self._signal: int | None = None
-        self._received_at: float | None = None
         self._finished = threading.Event()
         self._previous: dict[int, object] = {}
         self._previous_wakeup_fd = -1
@@ -78,11 +76,6 @@ class StopSignals:
     def exit_code(self) -> int:
         """The shell's code for the first signal: 130 for SIGINT, 143 for SIGTERM."""
         return 128 + (self.signal or signal.SIGINT)
-
-    def seconds_since(self) -> float:
-        """Seconds since the first stop signal (0 if none)."""
-        with self._lock:
-            return 0.0 if self._received_at is None else time.monotonic() - self._received_at
 
     def finish(self) -> None:
         """The process is about to end on its own: the watchdog stands down."""
@@ -115,7 +108,7 @@ class StopSignals:
         with self._lock:
             if self._signal is not None:
                 return
-            self._signal, self._received_at = signum, time.monotonic()
+            self._signal = signum
         threading.Thread(target=self._guard, name="mmds-stop-deadline", daemon=True).start()
 
     def _watch(self) -> None:

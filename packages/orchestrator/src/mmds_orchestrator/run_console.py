@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mmds_orchestrator import progress
-from mmds_orchestrator.progress import PUBLISH, STAGES, StageProgress
+from mmds_orchestrator.progress import STAGES, StageProgress
 from mmds_orchestrator.run_log import LogFile
 
 PLAIN_PROGRESS_SECONDS = 5.0
@@ -145,12 +145,6 @@ class RunConsole(logging.Handler):
             if all(s.state == "waiting" for s in self._stages.values()):
                 return "while starting"
             return "after its last stage"
-
-    def published(self) -> bool:
-        """Whether this run replaced the serving file."""
-        with self._lock:
-            stage = self._stages[PUBLISH]
-            return stage.state == "done" and stage.detail.startswith("published")
 
     def _plain_progress_due(self, name: str, now: float) -> bool:
         if now - self._last_plain.get(name, 0.0) < PLAIN_PROGRESS_SECONDS:

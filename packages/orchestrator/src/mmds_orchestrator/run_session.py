@@ -43,6 +43,7 @@ class RunSession:
         self.log: LogFile | None = None
         self.console: RunConsole | None = None
         self.portal: FakePortal | None = None
+        self._served_before: tuple[int, int] | None = None
         self._ending = threading.Lock()
 
     def run(self, *, sample: bool, sample_rows: int, sample_seed: int, full_refresh: bool) -> int:
@@ -75,10 +76,10 @@ class RunSession:
         if self.console is not None:
             self.console.end()
         name = signal.Signals(signum).name
-        if self.console is not None and self.console.published():
-            line = f"stopped by {name} {where}: the new serving file was published"
+        serving = self.settings.serving_path.name if self.settings else "serving.duckdb"
+        if self.settings is not None and self._served() != self._served_before:
+            line = f"stopped by {name} {where}: a new {serving} was published"
         else:
-            serving = self.settings.serving_path.name if self.settings else "serving.duckdb"
             line = f"stopped by {name} {where}: nothing was published, {serving} is as it was"
         self._say(self.err, f"{line}; run `mmds run` again to resume")
         if self.log is not None:
@@ -92,6 +93,7 @@ class RunSession:
         except SettingsError as error:
             self._say(self.err, str(error))
             return EXIT_NOT_STARTED
+        self._served_before = self._served()
         try:
             self.log = LogFile(create_log_file(settings.log_dir, datetime.now(UTC)))
         except OSError as error:
@@ -169,6 +171,14 @@ class RunSession:
                 yield portal.url
             finally:
                 self.portal = None
+
+    def _served(self) -> tuple[int, int] | None:
+        """The serving file's identity (inode, modification time): a publication replaces it."""
+        try:
+            stat = self.settings.serving_path.stat() if self.settings else None
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns) if stat else None
 
     def _stop_portal(self) -> None:
         portal = self.portal

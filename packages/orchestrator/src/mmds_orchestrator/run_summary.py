@@ -140,7 +140,7 @@ def _count(summary: RunSummary, event: DagsterEvent) -> None:
         elif observation.asset_key == PUBLISH_KEY:
             summary.skipped.append(f"publish: {metadata.get('reason', 'nothing to publish')}")
     elif event.event_type == DagsterEventType.STEP_FAILURE and summary.failure is None:
-        summary.failure = _failure_message(event)
+        summary.failure = failure_message(event)
 
 
 def _count_materialization(summary: RunSummary, event: DagsterEvent) -> None:
@@ -157,9 +157,9 @@ def _count_materialization(summary: RunSummary, event: DagsterEvent) -> None:
         summary.models_built += 1
 
 
-def _failure_message(event: DagsterEvent) -> str:
-    """The step's own one-line description (ingest, dbt and publish fail with one), else the
-    error's first line."""
+def failure_message(event: DagsterEvent) -> str:
+    """A step failure on one line: the step's own description (ingest, dbt and publish fail
+    with one), else the error's first line."""
     data = event.step_failure_data
     if data.user_failure_data is not None and data.user_failure_data.description:
         return one_line(data.user_failure_data.description, limit=None)  # the step's own line

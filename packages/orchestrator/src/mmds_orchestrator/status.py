@@ -11,7 +11,7 @@ import duckdb
 from dagster import DagsterEventType, DagsterInstance
 
 from mmds_orchestrator.run_log import LOG_PREFIX
-from mmds_orchestrator.run_summary import LABEL_WIDTH, quarantined
+from mmds_orchestrator.run_summary import LABEL_WIDTH, failure_message, quarantined
 from mmds_orchestrator.settings import PipelineSettings
 from mmds_orchestrator.wording import describe_load, one_line
 
@@ -53,15 +53,7 @@ def _last_run(settings: PipelineSettings) -> list[tuple[str, str]]:
             text += f" ({ended - started:.1f} s)"
         failures = instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)
         rows = [("last run", text)]
-        for entry in failures[:1]:
-            event = entry.dagster_event
-            data = event.step_failure_data if event is not None else None
-            reason = (
-                data.user_failure_data.description
-                if data is not None and data.user_failure_data is not None
-                else (data.error.message if data is not None and data.error else "")
-            )
-            rows.append(("", one_line(reason or "see the run in `mmds ui`")))
+        rows += [("", failure_message(e.dagster_event)) for e in failures[:1] if e.dagster_event]
     return rows
 
 

@@ -24,8 +24,11 @@ def describe_load(load: Mapping[str, object]) -> str:
     if load.get("status") == "skipped":
         return f"{dataset}skipped, the portal has not changed (load {load.get('load_id', '?')})"
     counts = ", ".join(
-        f"{int(load.get(f'rows_{name}', 0) or 0):,} {name}"  # type: ignore[call-overload]
-        for name in ("inserted", "updated", "deleted", "flagged")
+        f"{_rows(load, name):,} {name}" for name in ("inserted", "updated", "deleted", "flagged")
     )
-    received = int(load.get("rows_received", 0) or 0)  # type: ignore[call-overload]
-    return f"{dataset}{load.get('mode', '?')} load, {received:,} received: {counts}"
+    return f"{dataset}{load.get('mode', '?')} load, {_rows(load, 'received'):,} received: {counts}"
+
+
+def _rows(load: Mapping[str, object], name: str) -> int:
+    value = load.get(f"rows_{name}")
+    return int(value) if isinstance(value, int | float) else 0

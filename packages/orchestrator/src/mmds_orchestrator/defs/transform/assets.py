@@ -108,7 +108,7 @@ def build_dbt_assets(project: DbtProject, data_dir: Path) -> AssetsDefinition:
             yield event
         if not invocation.is_successful():
             line = dbt_failure(target)
-            report(StageProgress(DBT, "failed", detail=line))
+            report(StageProgress(DBT, "failed", detail=line.removeprefix("dbt build failed: ")))
             raise Failure(description=line, allow_retries=False)
         done = f"{plural(built, 'model')} built, {plural(tested, 'test')} run"
         report(StageProgress(DBT, "finished", detail=done))
