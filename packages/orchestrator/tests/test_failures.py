@@ -167,6 +167,9 @@ def test_systemic_breakage_stops_publish_with_the_tests_own_message(
     assert re.match(r"not published: systemic breakage: \d+ of \d+ rows of the newest load", cause)
     assert "unknown_channel 60" in cause
     assert "MMDS_MAX_FLAGGED_SHARE" in cause  # the fix, in the test's own words
+    # the test errored (it raises its message): a failed check, counted as Dagster counts it
+    checks = next(line for line in result.stdout.splitlines() if line.startswith("checks "))
+    assert "flagged_share_of_newest_load_within_threshold on int_service_requests_flagged" in checks
     assert (published_copy / "serving.duckdb").read_bytes() == serving
 
 

@@ -9,12 +9,13 @@ import duckdb
 from dagster import DagsterEvent, DagsterEventType, ExecuteInProcessResult
 
 from mmds_orchestrator.check_results import tally
-from mmds_orchestrator.defs.ingest.assets import BRONZE_REQUESTS
 from mmds_orchestrator.defs.publish.assets import PUBLISH_KEY
 from mmds_orchestrator.defs.publish.serving import CheckResult
 from mmds_orchestrator.wording import describe_load, one_line
 
 MODEL_LAYERS = {"silver", "gold"}
+# The metadata every load's asset event carries (`mmds_ingest.LoadResult`).
+LOAD_METADATA = "rows_received"
 OUT_OF_DATE_TAG = "mmds/dbt_out_of_date"
 DBT_UP_TO_DATE = "bronze unchanged, and dbt is up to date"
 QUARANTINE = "gold.fct_quarantined_requests"
@@ -135,7 +136,7 @@ def _count(summary: RunSummary, event: DagsterEvent) -> None:
     elif event.event_type == DagsterEventType.ASSET_OBSERVATION:
         observation = event.asset_observation_data.asset_observation
         metadata = {name: value.value for name, value in observation.metadata.items()}
-        if observation.asset_key == BRONZE_REQUESTS:
+        if LOAD_METADATA in metadata:  # a load that changed nothing
             summary.loads.append(metadata)
         elif observation.asset_key == PUBLISH_KEY:
             summary.skipped.append(f"publish: {metadata.get('reason', 'nothing to publish')}")
@@ -148,7 +149,7 @@ def _count_materialization(summary: RunSummary, event: DagsterEvent) -> None:
     if key is None:
         return
     metadata = event.step_materialization_data.materialization.metadata
-    if key == BRONZE_REQUESTS:
+    if LOAD_METADATA in metadata:  # a load, of whichever dataset
         summary.loads.append({name: value.value for name, value in metadata.items()})
     elif key == PUBLISH_KEY and "published_at" in metadata:
         published_at = datetime.fromisoformat(str(metadata["published_at"].value))
