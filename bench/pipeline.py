@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 from mmds_ingest.fake_portal import FakePortal
 from mmds_ingest.fake_portal.generator import DEFAULT_END
-from mmds_orchestrator.settings import PipelineSettings
+from mmds_orchestrator.cli import SAMPLE_SEED
 from mmds_transform import ROUTINE_SELECTOR, profiles_dir, project_dir
 
 OVERHEAD_TARGET = 1.5
@@ -129,9 +129,8 @@ def load_modes(data_dir: Path) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    defaults = PipelineSettings()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=defaults.sample_seed)
+    parser.add_argument("--seed", type=int, default=SAMPLE_SEED)
     parser.add_argument("--change-share", type=float, default=0.01)
     parser.add_argument("--keep", action="store_true", help="Keep the data dirs for inspection.")
     args = parser.parse_args()

@@ -52,17 +52,22 @@ def _dbt_build(data_dir: Path) -> dict:
 
 
 def _publish(data_dir: Path) -> dict:
-    from mmds_orchestrator.defs.publish.serving import DbtTestResult, publish_serving_file
+    from mmds_orchestrator.defs.publish.contract import gold_contract
+    from mmds_orchestrator.defs.publish.serving import CheckResult, publish_serving_file
     from mmds_transform import dbt_target_dir
 
-    run_results = json.loads((dbt_target_dir(data_dir) / "run_results.json").read_text("utf-8"))
+    target = dbt_target_dir(data_dir)
+    run_results = json.loads((target / "run_results.json").read_text("utf-8"))
+    gold = gold_contract(json.loads((target / "manifest.json").read_text("utf-8")))
     tests = [
-        DbtTestResult(r["unique_id"].split(".")[-2], "", r["status"], r.get("failures") or 0)
+        CheckResult(r["unique_id"].split(".")[-2], "", r["status"], r.get("failures") or 0)
         for r in run_results["results"]
         if r["unique_id"].startswith("test.")
     ]
     started = time.perf_counter()
-    record = publish_serving_file(data_dir / "warehouse.duckdb", data_dir / "serving.duckdb", tests)
+    record = publish_serving_file(
+        data_dir / "warehouse.duckdb", data_dir / "serving.duckdb", gold, tests
+    )
     return {"seconds": time.perf_counter() - started, "gold_rows": record.gold_rows}
 
 

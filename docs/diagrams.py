@@ -34,7 +34,7 @@ def load_code(data_dir: Path):
 
     # definitions read their settings from the environment when they load: only while loading
     with patch.dict(os.environ, {"MMDS_DATA_DIR": str(data_dir)}):
-        settings = PipelineSettings()
+        settings = PipelineSettings.from_environment()
         repository = defs().get_repository_def()
     manifest = json.loads((settings.dbt_artifacts_dir / "target" / "manifest.json").read_text())
     return repository, manifest

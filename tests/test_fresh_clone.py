@@ -19,7 +19,7 @@ def test_quick_start_is_the_main_job_then_the_tests():
 def test_fresh_clone_runs_the_readme_quick_start(sample_run_in_a_fresh_clone):
     run = sample_run_in_a_fresh_clone
     assert run.main_job.returncode == 0, run.failure()
-    assert "published at" in run.main_job.stdout
+    assert "\npublished  20" in run.main_job.stdout  # the summary's publication line
     serving_file = run.clone / "data" / "serving.duckdb"
     with duckdb.connect(str(serving_file), read_only=True) as serving:
         (requests,) = serving.execute("select count(*) from gold.fct_service_requests").fetchone()

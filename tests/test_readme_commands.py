@@ -19,6 +19,10 @@ EXERCISED_BY = {
         "packages/orchestrator/tests/test_pipeline_run.py::"
         "test_a_routine_run_after_the_portal_changed_loads_builds_and_republishes",
     ],
+    "mmds status": [
+        "packages/orchestrator/tests/test_status.py::"
+        "test_after_a_run_status_tells_its_outcome_and_sees_a_server_that_is_up"
+    ],
     "mmds ui": ["tests/test_readme_commands.py::test_mmds_ui_serves_dagster_on_loopback"],
     "mmds dashboard": ["tests/test_readme_commands.py::test_dashboards_serve_on_loopback"],
     "mmds-dashboard": ["tests/test_readme_commands.py::test_dashboards_serve_on_loopback"],
@@ -83,6 +87,7 @@ def test_mmds_ui_serves_dagster_on_loopback(env):
     command = [_bin("mmds"), "ui", "--port", str(free_port())]
     with serve(command, env=env, health="/server_info", timeout=300) as ui:
         assert listening_addresses(ui.pid) == {"127.0.0.1"}
+        assert " - dagster - INFO - " not in ui.output()  # start-up chatter: only with -v
 
 
 @pytest.mark.slow  # three Streamlit servers, one after the other

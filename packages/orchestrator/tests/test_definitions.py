@@ -83,7 +83,7 @@ def test_the_dashboard_is_an_external_asset_that_no_job_runs(repository):
     }
 
 
-def test_every_routine_dbt_test_is_an_asset_check(repository, data_dir):
+def test_the_asset_checks_are_the_routine_dbt_tests_and_the_reconciliation(repository, data_dir):
     manifest = json.loads((data_dir / "dbt" / "target" / "manifest.json").read_text("utf-8"))
     excluded = {"rebuild_proof", "implied_by_upstream"}  # selectors.yml leaves them out
     routine_tests = {
@@ -92,7 +92,8 @@ def test_every_routine_dbt_test_is_an_asset_check(repository, data_dir):
         if node["resource_type"] == "test" and not excluded.intersection(node["tags"])
     }
     checks = {key.name for key in repository.asset_graph.asset_check_keys}
-    assert routine_tests <= checks, routine_tests - checks
+    # a check dbt never runs would wait forever, and make every run rebuild dbt "never evaluated"
+    assert checks == routine_tests | {"bronze_matches_portal_count"}, checks ^ routine_tests
 
 
 def _ancestors(graph, key: AssetKey) -> set[AssetKey]:

@@ -7,19 +7,18 @@ import duckdb
 from dagster import materialize
 from mmds_ingest.fake_portal import FakePortal
 from mmds_orchestrator.defs.ingest.assets import ingest_portal
-from mmds_orchestrator.defs.ingest.resources import PortalIngestResource
 from mmds_orchestrator.instance import open_instance
 
 
 def test_an_incremental_run_after_deletions_removes_them_from_bronze(data_dir):
     with FakePortal(rows=500, seed=1, end=datetime(2026, 6, 30, 12, tzinfo=UTC)) as portal:
-        resource = PortalIngestResource(portal_url=portal.url, data_dir=str(data_dir))
+        config = {"ops": {"ingest_portal": {"config": {"portal_url": portal.url}}}}
         with open_instance(data_dir / "dagster_home") as instance:
-            materialize([ingest_portal], resources={"portal": resource}, instance=instance)
+            materialize([ingest_portal], run_config=config, instance=instance)
             deleted = 0
             while not deleted:
                 deleted = portal.advance(days=5).deleted
-            result = materialize([ingest_portal], resources={"portal": resource}, instance=instance)
+            result = materialize([ingest_portal], run_config=config, instance=instance)
         total = portal.total_count()
 
     assert result.success

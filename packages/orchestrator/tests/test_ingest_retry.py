@@ -1,48 +1,90 @@
-"""Dagster retries a transient portal failure until the load succeeds, and only that."""
+"""The ingest step adds no retries to mmds-ingest's own budget: a failed load fails the step
+once, with the library's message on one line. Only a warehouse locked by another process is
+tried once more, a little later."""
+
+import subprocess
+import sys
+import time
 
 import duckdb
 from dagster import DagsterEventType, materialize
 from mmds_ingest.fake_portal import FakePortal
-from mmds_orchestrator.defs.ingest.assets import ingest_portal
-from mmds_orchestrator.defs.ingest.resources import PortalIngestResource
+from mmds_orchestrator.defs.ingest.assets import LOCKED_RETRY_SECONDS, ingest_portal
 from mmds_orchestrator.instance import open_instance
 
+HOLD_THE_LOCK = """
+import sys, time, duckdb
+with duckdb.connect(sys.argv[1]) as con:
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
 
-def test_a_transient_portal_fault_is_retried_to_success(data_dir, monkeypatch):
-    # The library gives up after one attempt, so the fault reaches Dagster's retry policy.
-    monkeypatch.setenv("MMDS_RETRY_ATTEMPTS", "1")
+
+def _config(portal_url: str) -> dict:
+    return {"ops": {"ingest_portal": {"config": {"portal_url": portal_url}}}}
+
+
+def _retries(result) -> list:
+    return [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+
+
+def test_a_portal_that_stays_down_fails_the_step_once_without_a_dagster_retry(
+    data_dir, monkeypatch
+):
+    monkeypatch.setenv("MMDS_RETRY_ATTEMPTS", "2")  # the library's own budget: two attempts
     with FakePortal(rows=500, seed=3) as portal:
-        portal.inject("server_error", times=1, statuses=(503,))
-        resource = PortalIngestResource(portal_url=portal.url, data_dir=str(data_dir))
+        portal.inject("server_error", times=None, statuses=(503,))
         with open_instance(data_dir / "dagster_home") as instance:
-            result = materialize([ingest_portal], resources={"portal": resource}, instance=instance)
+            result = materialize(
+                [ingest_portal],
+                run_config=_config(portal.url),
+                instance=instance,
+                raise_on_error=False,
+            )
         fired = portal.faults_fired
 
-    assert result.success
-    assert fired == {"server_error": 1}
-    retries = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
-    assert len(retries) == 1
-    assert "transient" in retries[0].event_specific_data.error.to_string()
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        assert con.execute("select count(*) from bronze.service_requests").fetchone() == (500,)
+    assert not result.success
+    assert fired == {"server_error": 2}, "Dagster retried on top of the library"
+    assert _retries(result) == []
+    (failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    description = failure.step_failure_data.user_failure_data.description
+    assert description.startswith("ingest failed: ")
+    assert "503" in description
+    assert "\n" not in description
 
 
 def test_a_permanent_portal_error_fails_at_once_with_the_librarys_message(data_dir, monkeypatch):
     monkeypatch.setenv("MMDS_DATASET_ID", "no-such-dataset")
-    with FakePortal(rows=100, seed=1) as portal:
-        resource = PortalIngestResource(portal_url=portal.url, data_dir=str(data_dir))
-        with open_instance(data_dir / "dagster_home") as instance:
-            result = materialize(
-                [ingest_portal],
-                resources={"portal": resource},
-                instance=instance,
-                raise_on_error=False,
-            )
+    with FakePortal(rows=100, seed=1) as portal, open_instance(data_dir / "dagster_home") as dg:
+        result = materialize(
+            [ingest_portal], run_config=_config(portal.url), instance=dg, raise_on_error=False
+        )
 
     assert not result.success
-    types = [e.event_type for e in result.all_events]
-    assert DagsterEventType.STEP_UP_FOR_RETRY not in types
+    assert _retries(result) == []
     (failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
     description = failure.step_failure_data.user_failure_data.description
-    assert description.startswith("Ingest failed:")
+    assert description.startswith("ingest failed: ")
     assert "HTTP 404" in description
+
+
+def test_a_warehouse_locked_by_another_process_is_tried_once_more_later(data_dir):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    warehouse = data_dir / "warehouse.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, str(warehouse), "3"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    started = time.monotonic()
+    with FakePortal(rows=500, seed=3) as portal, open_instance(data_dir / "dagster_home") as dg:
+        result = materialize([ingest_portal], run_config=_config(portal.url), instance=dg)
+    holder.wait(timeout=30)
+
+    assert result.success
+    (retry,) = _retries(result)
+    assert "lock" in retry.event_specific_data.error.to_string().lower()
+    assert time.monotonic() - started >= LOCKED_RETRY_SECONDS
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from bronze.service_requests").fetchone() == (500,)

@@ -8,7 +8,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from mmds_ingest.fake_portal import FakePortal
 from mmds_ingest.fake_portal.generator import DEFAULT_END
-from mmds_orchestrator.cli import app
+from mmds_orchestrator.cli import SAMPLE_SEED, app
 from mmds_orchestrator.defs.ingest.assets import BRONZE_REQUESTS
 from mmds_orchestrator.pipeline_run import run_pipeline
 from mmds_orchestrator.settings import PipelineSettings
@@ -22,9 +22,8 @@ runner = CliRunner()
 def test_first_run_loads_builds_checks_and_publishes(two_runs, sample_rows, query):
     assert two_runs.first.exit_code == 0, two_runs.first.output
     output = two_runs.first.output
-    assert f"rows loaded:    {sample_rows} received, {sample_rows} inserted" in output
-    assert "full load" in output
-    assert " 0 failed" in output
+    assert f"loads      full load, {sample_rows:,} received: {sample_rows:,} inserted" in output
+    assert "published  20" in output
     serving = two_runs.data_dir / "serving.duckdb"
     gold = query(serving, "select count(*) from gold.fct_service_requests")
     assert gold == [(sample_rows,)]
@@ -32,14 +31,19 @@ def test_first_run_loads_builds_checks_and_publishes(two_runs, sample_rows, quer
     assert {"fct_service_requests", "dim_local_areas", "publish", "test_results"} <= tables
     statuses = {s for (s,) in query(serving, "select distinct status from meta.test_results")}
     assert statuses == {"pass"}
+    ((is_sample, portal_url),) = query(serving, "select is_sample, portal_url from meta.publish")
+    assert is_sample is True
+    assert portal_url.startswith("http://127.0.0.1:")
+    assert "/api/" not in portal_url
 
 
 def test_a_run_on_an_unchanged_portal_skips_dbt_and_publish_and_says_so(two_runs, query):
     assert two_runs.second.exit_code == 0, two_runs.second.output
     output = two_runs.second.output
-    assert "rows loaded:    none: the portal has not changed" in output
-    assert "models built:   0 (dbt skipped: bronze unchanged, and dbt is up to date)" in output
-    assert "not published: nothing changed (serving file unchanged)" in output
+    assert "loads      skipped, the portal has not changed" in output
+    assert "models     0 built" in output
+    assert "skipped    dbt and publish: bronze unchanged, and dbt is up to date" in output
+    assert "published  no, serving.duckdb is as it was" in output
     serving = two_runs.data_dir / "serving.duckdb"
     assert query(serving, "select published_at from meta.publish")[0][0] == (
         two_runs.first_published_at
@@ -65,15 +69,16 @@ def test_a_routine_run_after_the_portal_changed_loads_builds_and_republishes(
     data_dir = tmp_path / "data"
     shutil.copytree(two_runs.data_dir, data_dir)
     isolate_environment(monkeypatch, data_dir)
-    settings = PipelineSettings()
+    settings = PipelineSettings.from_environment()
     start = DEFAULT_END.date().replace(year=DEFAULT_END.year - 2)  # as `mmds run --sample`
-    with FakePortal(rows=sample_rows, seed=settings.sample_seed, start=start) as portal:
+    with FakePortal(rows=sample_rows, seed=SAMPLE_SEED, start=start) as portal:
         portal.advance(days=3)
         summary = run_pipeline(settings, portal_url=portal.url)
 
     assert summary.ok, summary.lines()
-    assert summary.load["mode"] == "incremental"
-    assert summary.load["rows_inserted"] + summary.load["rows_updated"] > 0
+    (load,) = summary.loads
+    assert load["mode"] == "incremental"
+    assert load["rows_inserted"] + load["rows_updated"] > 0
     assert summary.models_built > 0
     assert summary.published_at is not None
     warehouse, serving = data_dir / "warehouse.duckdb", data_dir / "serving.duckdb"
@@ -114,7 +119,13 @@ def test_a_failing_error_test_blocks_publish_and_keeps_the_serving_file(
     result = runner.invoke(app, ["run", "--sample"])
 
     assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
     assert "test orchestrator_forced_failure was never evaluated" in result.output  # dbt rebuilt
-    assert "orchestrator_forced_failure" in result.output.split("FAILED:", 1)[1]
-    assert "not published (serving file unchanged)" in result.output
+    assert "(orchestrator_forced_failure on fct_service_requests)" in result.output  # checks
+    assert "published  no, serving.duckdb is as it was" in lines
+    assert lines[-2] == (
+        "failed     dbt build failed: orchestrator_forced_failure (fail): "
+        "Got 3000 results, configured to fail if != 0"
+    )
+    assert lines[-1].startswith("log        ")
     assert serving.read_bytes() == before

@@ -5,6 +5,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 DAGSTER_YAML = """\
@@ -35,8 +36,18 @@ def prepare_dagster_home(home: Path) -> Path:
     return home
 
 
-def open_instance(home: Path) -> DagsterInstance:
-    """Open the persistent instance of `home/dagster.yaml` (created if missing).
+# `mmds run` writes every step's output to its own log file, so Dagster's compute logs would
+# hold nothing; capturing them costs two processes per step (a `tail` and its watcher), which
+# also receive the terminal's Ctrl-C and print their tracebacks on it.
+NO_COMPUTE_LOGS = {
+    "module": "dagster._core.storage.noop_compute_log_manager",
+    "class": "NoOpComputeLogManager",
+}
+
+
+def open_instance(home: Path, compute_logs: bool = True) -> DagsterInstance:
+    """Open the persistent instance of `home/dagster.yaml` (created if missing); without
+    `compute_logs`, the same instance with Dagster's capture of step output switched off.
 
     A file lock makes concurrent `mmds run` take turns while Dagster creates and migrates its
     SQLite storages: two processes creating them at once leave two schema versions behind.
@@ -44,7 +55,17 @@ def open_instance(home: Path) -> DagsterInstance:
     prepare_dagster_home(home)
     with (home / ".open.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return DagsterInstance.from_config(str(home))
+        if compute_logs:
+            return DagsterInstance.from_config(str(home))
+        # the same configuration, written under a name of this process's, read, then removed
+        config = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8")) or {}
+        config["compute_logs"] = NO_COMPUTE_LOGS
+        variant = home / f".dagster.{os.getpid()}.yaml"
+        variant.write_text(yaml.safe_dump(config), encoding="utf-8")
+        try:
+            return DagsterInstance.from_config(str(home), config_filename=variant.name)
+        finally:
+            variant.unlink(missing_ok=True)
 
 
 def release_abandoned_runs(instance: DagsterInstance, tags: Mapping[str, str]) -> list[str]:

@@ -1,26 +1,36 @@
-"""Settings of the orchestration, read from `MMDS_*` environment variables when constructed."""
+"""Settings of the orchestration: mmds-ingest's own settings, composed with the orchestrator's.
 
+mmds-ingest owns where the data lives (`MMDS_DATA_DIR`) and the warehouse in it; the
+orchestrator adds the files it owns there (serving file, Dagster's home, dbt's artefacts, run
+logs) and its own variables. Nothing is read until `PipelineSettings.from_environment()`.
+"""
+
+from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from mmds_ingest import IngestError, IngestSettings
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-WAREHOUSE_FILE = "warehouse.duckdb"
+ENV_PREFIX = "MMDS_"
 SERVING_FILE = "serving.duckdb"
 DAGSTER_HOME_DIR = "dagster_home"
 DBT_ARTIFACTS_DIR = "dbt"
+LOGS_DIR = "logs"
+CRON_FIELDS = 5
+# Settings whose value is never repeated in a message.
+SECRET_SETTINGS = {"portal_api_key"}
 
 
-class PipelineSettings(BaseSettings):
-    """Where the data lives, when the schedules fire and how big the offline sample is.
+class SettingsError(ValueError):
+    """A setting is invalid; the message is one line naming its variable."""
 
-    Environment variables carry the `MMDS_` prefix (`MMDS_DATA_DIR`, `MMDS_SAMPLE_ROWS`, ...);
-    nothing is read until an instance is created, so tests set variables before building one.
-    """
 
-    model_config = SettingsConfigDict(env_prefix="MMDS_", extra="ignore")
+class OrchestratorSettings(BaseSettings):
+    """The orchestrator's own `MMDS_*` variables: the schedules and the dbt project to run."""
 
-    data_dir: Path = Field(Path("data"), description="Holds the DuckDB files and Dagster's home.")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
     dbt_project_dir: Path | None = Field(
         None, description="Use another copy of the dbt project (development, tests)."
     )
@@ -29,18 +39,44 @@ class PipelineSettings(BaseSettings):
     schedules_enabled: bool = Field(
         False, description="Start both schedules as running when the Dagster daemon is up."
     )
-    sample_rows: int = Field(100_000, gt=0, description="Rows the `--sample` fake portal serves.")
-    sample_seed: int = Field(311, description="Seed of the `--sample` generator (reproducible).")
 
-    @field_validator("data_dir")
+    @field_validator("incremental_cron", "full_refresh_cron")
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != CRON_FIELDS:
+            raise ValueError("a cron expression has 5 fields: minute hour day month weekday")
+        return value
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Everything a run needs to know: mmds-ingest's settings and the orchestrator's."""
+
+    ingest: IngestSettings
+    orchestrator: OrchestratorSettings
+
+    @classmethod
+    def from_environment(cls, **ingest_values: object) -> "PipelineSettings":
+        """Read and validate every `MMDS_*` setting (`ingest_values` win over the environment).
+
+        Raises `SettingsError`, one line naming the variable, on the first invalid one.
+        """
+        try:
+            return cls(IngestSettings(**ingest_values), OrchestratorSettings())
+        except ValidationError as invalid:
+            raise SettingsError(describe_invalid(invalid)) from None
+        except IngestError as invalid:  # mmds-ingest's own one-line message
+            raise SettingsError(str(invalid)) from None
+
+    @property
+    def data_dir(self) -> Path:
+        """The absolute folder holding every file of the pipeline (mmds-ingest resolves it)."""
+        return self.ingest.data_dir
 
     @property
     def warehouse_path(self) -> Path:
-        """The DuckDB file holding bronze, silver and gold (one writer)."""
-        return self.data_dir / WAREHOUSE_FILE
+        """The DuckDB file holding bronze, silver and gold (one writer; mmds-ingest's)."""
+        return self.ingest.warehouse_path
 
     @property
     def serving_path(self) -> Path:
@@ -56,3 +92,21 @@ class PipelineSettings(BaseSettings):
     def dbt_artifacts_dir(self) -> Path:
         """dbt's manifest and the artefacts of its latest command (run results, logs)."""
         return self.data_dir / DBT_ARTIFACTS_DIR
+
+    @property
+    def log_dir(self) -> Path:
+        """One log file per `mmds run`, named by its start time."""
+        return self.data_dir / LOGS_DIR
+
+
+def describe_invalid(invalid: ValidationError) -> str:
+    """The first problem of a settings model's validation, as one line naming the variable."""
+    problem = invalid.errors()[0]
+    field = str(problem["loc"][0]) if problem["loc"] else ""
+    variable = f"{ENV_PREFIX}{field.upper()}"
+    message = problem["msg"].removeprefix("Value error, ")
+    if variable in message:
+        return message
+    if field in SECRET_SETTINGS:
+        return f"{variable}: {message}"
+    return f"{variable}={problem.get('input')!r}: {message}"

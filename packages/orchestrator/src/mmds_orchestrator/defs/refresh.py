@@ -7,6 +7,7 @@ from dagster import Config
 
 INGEST_OP = "ingest_portal"
 DBT_OP = "dbt_models"
+PUBLISH_OP = "serving__gold"
 
 
 class RefreshConfig(Config):
@@ -21,16 +22,28 @@ class IngestConfig(RefreshConfig):
     portal_url: str | None = None
 
 
+class PublishConfig(Config):
+    """`is_sample`: the data is the project's generated sample (`mmds run --sample`)."""
+
+    is_sample: bool = False
+
+
 def refresh_run_config(
-    full_refresh: bool, ops: Collection[str] | None = None, portal_url: str | None = None
+    full_refresh: bool,
+    ops: Collection[str] | None = None,
+    portal_url: str | None = None,
+    is_sample: bool = False,
 ) -> dict[str, Any]:
-    """Run config selecting incremental or full refresh for ingest and dbt (or only `ops`), and
-    the portal ingest reads if not the configured one."""
+    """Run config selecting incremental or full refresh for ingest and dbt (or only `ops`), the
+    portal ingest reads if not the configured one, and whether publish publishes a sample."""
     config: dict[str, Any] = {"ops": {}}
-    for op in ops or (INGEST_OP, DBT_OP):
+    ops = ops or (INGEST_OP, DBT_OP, PUBLISH_OP)
+    for op in set(ops) - {PUBLISH_OP}:
         config["ops"][op] = {"config": {"full_refresh": full_refresh}}
-    if portal_url and INGEST_OP in config["ops"]:
+    if portal_url and INGEST_OP in ops:
         config["ops"][INGEST_OP]["config"]["portal_url"] = portal_url
+    if is_sample and PUBLISH_OP in ops:
+        config["ops"][PUBLISH_OP] = {"config": {"is_sample": True}}
     return config
 
 

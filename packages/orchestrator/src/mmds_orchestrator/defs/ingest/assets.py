@@ -1,10 +1,12 @@
 """The ingest asset: the portal's records into `bronze.service_requests` and `bronze._loads`."""
 
+import inspect
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from dagster import (
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
@@ -12,23 +14,23 @@ from dagster import (
     AssetKey,
     AssetObservation,
     AssetSpec,
-    Backoff,
     Failure,
     FreshnessPolicy,
-    Jitter,
     MaterializeResult,
-    RetryPolicy,
+    RetryRequested,
     multi_asset,
 )
-from mmds_ingest import LoadResult, errors
+from mmds_ingest import IngestSettings, LoadResult, errors, run_load
 
-from mmds_orchestrator.defs.ingest.resources import PortalIngestResource
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.refresh import INGEST_OP, IngestConfig
+from mmds_orchestrator.progress import INGEST, LoadProgressReporter, StageProgress, report
+from mmds_orchestrator.wording import describe_load, one_line
 
 BRONZE_REQUESTS = AssetKey(["bronze", "service_requests"])
 BRONZE_LOADS = AssetKey(["bronze", "_loads"])
 RECONCILIATION_CHECK = "bronze_matches_portal_count"
+RECONCILIATION = AssetCheckKey(BRONZE_REQUESTS, RECONCILIATION_CHECK)
 
 # Freshness of bronze, evaluated by the Dagster daemon (`mmds ui`): the hourly schedule keeps it
 # fresh; a warning after 2 hours without a load, a failure after 26 (the portal updates daily).
@@ -36,11 +38,10 @@ BRONZE_FRESHNESS = FreshnessPolicy.time_window(
     fail_window=timedelta(hours=26), warn_window=timedelta(hours=2)
 )
 
-# Transient failures (portal down for the library's whole retry budget, warehouse locked by a
-# process outside Dagster) are retried by Dagster, later and with backoff; others fail at once.
-INGEST_RETRY_POLICY = RetryPolicy(
-    max_retries=3, delay=5, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
-)
+# mmds-ingest retries what waiting can fix within its own budget (CONTRACT-P2 A1): a failed
+# load is not retried on top of it, except once, a little later, when another process (outside
+# Dagster's `warehouse` pool) held the warehouse's write lock.
+LOCKED_RETRY_SECONDS = 10
 
 
 @multi_asset(
@@ -70,10 +71,9 @@ INGEST_RETRY_POLICY = RetryPolicy(
         )
     ],
     pool=WAREHOUSE_POOL,
-    retry_policy=INGEST_RETRY_POLICY,
 )
 def ingest_portal(
-    context: AssetExecutionContext, portal: PortalIngestResource, config: IngestConfig
+    context: AssetExecutionContext, config: IngestConfig
 ) -> Iterator[MaterializeResult | AssetObservation | AssetCheckResult]:
     """Load new and changed records (or everything, with `full_refresh`) in one transaction.
 
@@ -82,35 +82,54 @@ def ingest_portal(
     downstream. Bronze is reconciled with the portal's count either way. The audit row is always
     written, so `bronze/_loads` always materializes.
     """
-    if config.portal_url:
-        portal = PortalIngestResource(
-            portal_url=config.portal_url,
-            data_dir=portal.data_dir,
-            portal_api_key=portal.portal_api_key,
-        )
-    transient = (errors.PortalUnavailableError, errors.WarehouseLockedError)
+    report(StageProgress(INGEST, "started"))
     try:
-        result = portal.load(full_refresh=config.full_refresh)
-        metadata = load_metadata(result)  # shown on the asset: no log line repeats it
-        if changed_bronze(result):
-            yield MaterializeResult(asset_key=BRONZE_REQUESTS, metadata=metadata)
-        else:
-            context.log.info("Bronze is unchanged: dbt and publish have nothing to do.")
-            yield AssetObservation(
-                asset_key=BRONZE_REQUESTS, metadata={**metadata, "skipped": True}
-            )
-        yield reconciliation(result)
-    except transient as error:
-        raise Failure(
-            description=f"Ingest attempt {context.retry_number + 1} failed (transient): {error}",
-            allow_retries=True,
-        ) from error
+        result = load(ingest_settings(config), full_refresh=config.full_refresh)
+    except errors.WarehouseLockedError as error:
+        if context.retry_number == 0:
+            report(StageProgress(INGEST, "progress", detail=f"{one_line(str(error))}; retrying"))
+            raise RetryRequested(max_retries=1, seconds_to_wait=LOCKED_RETRY_SECONDS) from error
+        raise _failed(str(error)) from error
     except errors.IngestError as error:
-        raise Failure(description=f"Ingest failed: {error}", allow_retries=False) from error
+        raise _failed(str(error)) from error
+    except Exception as error:  # not classified by mmds-ingest: its type says more than nothing
+        raise _failed(f"{type(error).__name__}: {error}") from error
+    metadata = load_metadata(result)  # shown on the asset: no log line repeats it
+    if changed_bronze(result):
+        yield MaterializeResult(asset_key=BRONZE_REQUESTS, metadata=metadata)
+    else:
+        context.log.info("Bronze is unchanged: dbt and publish have nothing to do.")
+        yield AssetObservation(asset_key=BRONZE_REQUESTS, metadata={**metadata, "skipped": True})
+    yield reconciliation(result)
+    report(StageProgress(INGEST, "finished", detail=describe_load(metadata)))
     yield MaterializeResult(
         asset_key=BRONZE_LOADS,
         metadata={key: metadata[key] for key in ("load_id", "mode", "status") if key in metadata},
     )
+
+
+def load(settings: IngestSettings, full_refresh: bool) -> LoadResult:
+    """One load by `mmds_ingest.run_load`, reporting its progress where mmds-ingest offers it.
+
+    Seam: mmds-ingest is gaining `on_progress` (CONTRACT-P2 A3); until every installed version
+    has it, the callback is passed only when `run_load` accepts it.
+    """
+    if "on_progress" in inspect.signature(run_load).parameters:
+        return run_load(settings, full_refresh=full_refresh, on_progress=LoadProgressReporter())
+    return run_load(settings, full_refresh=full_refresh)
+
+
+def _failed(message: str) -> Failure:
+    """The step's failure, one line: mmds-ingest's message says what failed and what to do."""
+    line = one_line(f"ingest failed: {message}")
+    report(StageProgress(INGEST, "failed", detail=line.removeprefix("ingest failed: ")))
+    return Failure(description=line, allow_retries=False)
+
+
+def ingest_settings(config: IngestConfig) -> IngestSettings:
+    """mmds-ingest's settings, read from `MMDS_*` when the step runs, with the run's portal if
+    its config names one (the sample portal of `mmds run --sample`)."""
+    return IngestSettings(**({"portal_url": config.portal_url} if config.portal_url else {}))
 
 
 def reconciliation(result: LoadResult) -> AssetCheckResult:

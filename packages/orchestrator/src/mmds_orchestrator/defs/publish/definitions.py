@@ -1,9 +1,12 @@
 """The publish stage: the serving file, downstream of every gold model and the load audit."""
 
+import json
+
 from dagster import Definitions, definitions
 
-from mmds_orchestrator.defs.ingest.assets import BRONZE_LOADS
+from mmds_orchestrator.defs.ingest.assets import BRONZE_LOADS, RECONCILIATION
 from mmds_orchestrator.defs.publish.assets import build_publish_asset
+from mmds_orchestrator.defs.publish.contract import gold_contract
 from mmds_orchestrator.defs.publish.resources import DataFiles
 from mmds_orchestrator.defs.transform.assets import dbt_models
 from mmds_orchestrator.settings import PipelineSettings
@@ -12,10 +15,11 @@ from mmds_orchestrator.settings import PipelineSettings
 @definitions
 def publish() -> Definitions:
     """`serving/gold` after the gold models of the dbt project, and the `files` resource."""
-    settings = PipelineSettings()
-    _, models = dbt_models(settings)
+    settings = PipelineSettings.from_environment()
+    project, models = dbt_models(settings)
     gold = sorted((key for key in models.keys if key.path[0] == "gold"), key=lambda k: k.path)
-    serving_gold = build_publish_asset([*gold, BRONZE_LOADS], sorted(models.check_keys))
-    return Definitions(
-        assets=[serving_gold], resources={"files": DataFiles(data_dir=str(settings.data_dir))}
+    manifest = json.loads(project.manifest_path.read_text(encoding="utf-8"))
+    serving_gold = build_publish_asset(
+        [*gold, BRONZE_LOADS], sorted([*models.check_keys, RECONCILIATION]), gold_contract(manifest)
     )
+    return Definitions(assets=[serving_gold], resources={"files": DataFiles.of(settings)})

@@ -1,7 +1,6 @@
 """The pipeline job and its schedules: hourly incremental, weekly full refresh."""
 
 from dagster import (
-    AssetCheckKey,
     AssetSelection,
     DefaultScheduleStatus,
     Definitions,
@@ -10,7 +9,7 @@ from dagster import (
     definitions,
 )
 
-from mmds_orchestrator.defs.ingest.assets import BRONZE_LOADS, BRONZE_REQUESTS, RECONCILIATION_CHECK
+from mmds_orchestrator.defs.ingest.assets import BRONZE_LOADS, BRONZE_REQUESTS, RECONCILIATION
 from mmds_orchestrator.defs.refresh import refresh_run_config
 from mmds_orchestrator.settings import PipelineSettings
 
@@ -19,13 +18,13 @@ INGEST_JOB = "mmds_ingest"
 REBUILD_JOB = "mmds_rebuild"
 
 BRONZE = AssetSelection.assets(BRONZE_REQUESTS, BRONZE_LOADS)
-RECONCILIATION = AssetSelection.checks(AssetCheckKey(BRONZE_REQUESTS, RECONCILIATION_CHECK))
 # The ingest step alone: bronze and its reconciliation, without dbt's tests of its sources.
-INGEST = BRONZE.without_checks() | RECONCILIATION
+INGEST = BRONZE.without_checks() | AssetSelection.checks(RECONCILIATION)
 # Everything downstream of ingest, with dbt's tests of its sources (checks on bronze's assets):
 # dagster-dbt then builds its whole selection instead of a subset.
 AFTER_INGEST = (AssetSelection.all() - BRONZE) | (
-    AssetSelection.checks_for_assets(BRONZE_REQUESTS, BRONZE_LOADS) - RECONCILIATION
+    AssetSelection.checks_for_assets(BRONZE_REQUESTS, BRONZE_LOADS)
+    - AssetSelection.checks(RECONCILIATION)
 )
 
 
@@ -37,7 +36,7 @@ def pipeline_schedules() -> Definitions:
     publish. `mmds run` runs its two halves, `mmds_ingest` then, only when bronze changed or dbt
     is out of date, `mmds_rebuild`: a run with nothing to do never plans dbt's steps and checks.
     """
-    settings = PipelineSettings()
+    settings = PipelineSettings.from_environment().orchestrator
     job = define_asset_job(
         PIPELINE_JOB,
         selection=AssetSelection.all(),
@@ -51,23 +50,28 @@ def pipeline_schedules() -> Definitions:
     )
     schedules = [
         ScheduleDefinition(
-            name="hourly_incremental",
+            name=name,
             job=job,
-            cron_schedule=settings.incremental_cron,
+            cron_schedule=cron,
             execution_timezone="UTC",
-            run_config=refresh_run_config(full_refresh=False),
+            run_config=refresh_run_config(full_refresh=full_refresh),
             default_status=status,
-            description="New and changed records since the cursor (with lookback), then rebuild.",
-        ),
-        ScheduleDefinition(
-            name="weekly_full_refresh",
-            job=job,
-            cron_schedule=settings.full_refresh_cron,
-            execution_timezone="UTC",
-            run_config=refresh_run_config(full_refresh=True),
-            default_status=status,
-            description="Reload everything from the portal and rebuild every model.",
-        ),
+            description=description,
+        )
+        for name, cron, full_refresh, description in (
+            (
+                "hourly_incremental",
+                settings.incremental_cron,
+                False,
+                "New and changed records since the cursor (with lookback), then rebuild.",
+            ),
+            (
+                "weekly_full_refresh",
+                settings.full_refresh_cron,
+                True,
+                "Reload everything from the portal and rebuild every model.",
+            ),
+        )
     ]
     ingest = define_asset_job(
         INGEST_JOB, selection=INGEST, description="Ingest alone, with its reconciliation check."

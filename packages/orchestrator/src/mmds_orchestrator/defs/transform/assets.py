@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetsDefinition, Failure
+from dagster import AssetExecutionContext, AssetMaterialization, AssetsDefinition, Failure, Output
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from mmds_transform import ROUTINE_SELECTOR
 
@@ -18,9 +18,20 @@ from mmds_orchestrator.defs.transform.project import (
     mmds_dbt_project,
     prepare_manifest,
 )
-from mmds_orchestrator.defs.transform.stream import stream_events
-from mmds_orchestrator.defs.transform.translator import LayerTranslator
+from mmds_orchestrator.defs.transform.stream import STOP_GRACE_SECONDS, stream_events
+from mmds_orchestrator.defs.transform.translator import LayerTranslator, excluded_tags
+from mmds_orchestrator.progress import DBT, StageProgress, report
 from mmds_orchestrator.settings import PipelineSettings
+from mmds_orchestrator.wording import one_line, plural
+
+# dbt's tests that stop the line for systemic breakage (mmds-transform, CONTRACT-P2 B): their
+# message says what broke and how to fix it.
+SYSTEMIC_TESTS = (
+    "flagged_share_of_newest_load_within_threshold",
+    "flagged_share_of_all_requests_within_threshold",
+)
+SYSTEMIC_MESSAGE_START = "systemic breakage"
+FAILED_STATUSES = {"error", "fail", "runtime error"}
 
 
 def dbt_models(settings: PipelineSettings) -> tuple[DbtProject, AssetsDefinition]:
@@ -62,14 +73,16 @@ def build_dbt_assets(project: DbtProject, data_dir: Path) -> AssetsDefinition:
     to its pytest suite and CI. A failing error-severity test fails the step, so nothing
     downstream (publish) runs.
     """
+    manifest = json.loads(project.manifest_path.read_text(encoding="utf-8"))
 
     @dbt_assets(
-        manifest=project.manifest_path,
+        manifest=manifest,
         project=project,
         selector=ROUTINE_SELECTOR,
         name=DBT_OP,
         dagster_dbt_translator=LayerTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
+            unselected_tags=excluded_tags(manifest, ROUTINE_SELECTOR),
+            settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True),
         ),
         pool=WAREHOUSE_POOL,
     )
@@ -81,28 +94,61 @@ def build_dbt_assets(project: DbtProject, data_dir: Path) -> AssetsDefinition:
             args.append("--full-refresh")
         # the project's own target: dbt reuses its partial parse there, builds take turns (pool)
         target = project.manifest_path.parent
+        nodes = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
+        report(StageProgress(DBT, "started", total=nodes, unit="nodes"))
         invocation = dbt.cli(args, context=context, target_path=target, raise_on_error=False)
-        yield from stream_events(invocation)
+        invocation.termination_timeout_seconds = STOP_GRACE_SECONDS
+        built = tested = 0
+        for event in stream_events(invocation):
+            if isinstance(event, Output | AssetMaterialization):
+                built += 1
+            else:
+                tested += 1
+            report(StageProgress(DBT, "progress", done=min(built + tested, nodes), total=nodes))
+            yield event
         if not invocation.is_successful():
-            raise Failure(
-                description=f"dbt build failed: {failed_nodes(target)}", allow_retries=False
-            )
+            line = dbt_failure(target)
+            report(StageProgress(DBT, "failed", detail=line.removeprefix("dbt build failed: ")))
+            raise Failure(description=line, allow_retries=False)
+        done = f"{plural(built, 'model')} built, {plural(tested, 'test')} run"
+        report(StageProgress(DBT, "finished", detail=done))
 
     return dbt_models
 
 
-def failed_nodes(target: Path) -> str:
-    """One line naming each dbt node that errored or failed, with its message."""
+def dbt_failure(target: Path) -> str:
+    """Why `dbt build` failed, on one line: the failing node and its message.
+
+    A systemic-breakage test reads "not published: <its message>" (which says what to fix).
+    """
     results_file = target / "run_results.json"
     if not results_file.exists():
-        return f"dbt stopped before running any node: {_logged_errors(target / 'dbt.log')}"
+        return one_line(
+            f"dbt stopped before running any node: {_logged_errors(target / 'dbt.log')}"
+        )
     run_results = json.loads(results_file.read_text(encoding="utf-8"))
-    failures = [
-        f"{result['unique_id']} ({result['status']}: {(result.get('message') or '').strip()})"
-        for result in run_results.get("results", [])
-        if result.get("status") in {"error", "fail", "runtime error"}
-    ]
-    return "; ".join(failures) or "see the dbt output in the run's logs"
+    failures = [r for r in run_results.get("results", []) if r.get("status") in FAILED_STATUSES]
+    if not failures:
+        return "dbt build failed: see the dbt output in the log"
+    for result in failures:
+        message = result.get("message") or ""
+        if _node_name(result) in SYSTEMIC_TESTS and SYSTEMIC_MESSAGE_START in message:
+            breakage = message[message.index(SYSTEMIC_MESSAGE_START) :]
+            return one_line(f"not published: {breakage}", limit=None)  # its fix comes last
+    first = failures[0]
+    more = (
+        f" (and {len(failures) - 1} more failing nodes: see the log)" if len(failures) > 1 else ""
+    )
+    return one_line(
+        f"dbt build failed: {_node_name(first)} ({first['status']}): "
+        f"{first.get('message') or 'no message'}{more}",
+    )
+
+
+def _node_name(result: dict[str, Any]) -> str:
+    """`fct_service_requests` of `model.mmds.fct_service_requests`."""
+    parts = str(result.get("unique_id", "")).split(".")
+    return parts[2] if len(parts) > 2 else ".".join(parts)
 
 
 def _logged_errors(log_file: Path) -> str:

@@ -10,5 +10,5 @@ from mmds_orchestrator.settings import PipelineSettings
 @definitions
 def transform() -> Definitions:
     """dbt assets and the `dbt` resource for the data dir of the current settings."""
-    project, models = dbt_models(PipelineSettings())
+    project, models = dbt_models(PipelineSettings.from_environment())
     return Definitions(assets=[models], resources={"dbt": dbt_resource(project)})

@@ -7,6 +7,7 @@ from pathlib import Path
 import mmds_transform
 from dagster_dbt import DbtCliResource, DbtProject
 
+from mmds_orchestrator.defs.transform.stream import STOP_GRACE_SECONDS, wait
 from mmds_orchestrator.settings import PipelineSettings
 
 # dbt's parse arguments for the manifest; `DbtProject` prepares with them under `dg dev`.
@@ -14,13 +15,13 @@ PARSE_ARGS = ["parse", "--quiet"]
 
 
 def dbt_vars(data_dir: Path) -> list[str]:
-    """dbt's `--vars` giving the committed profile the absolute data dir of the warehouse."""
-    return ["--vars", json.dumps({"mmds_data_dir": str(data_dir)})]
+    """dbt's `--vars` arguments giving the committed profile the warehouse's data dir."""
+    return ["--vars", json.dumps(mmds_transform.dbt_vars(data_dir))]
 
 
 def mmds_dbt_project(settings: PipelineSettings) -> DbtProject:
     """The project (or `MMDS_DBT_PROJECT_DIR`), its manifest and artefacts under `data_dir/dbt`."""
-    project_dir = settings.dbt_project_dir or mmds_transform.project_dir()
+    project_dir = settings.orchestrator.dbt_project_dir or mmds_transform.project_dir()
     return dbt_project(project_dir, settings.dbt_artifacts_dir / "target", settings.data_dir)
 
 
@@ -34,8 +35,13 @@ def dbt_project(project_dir: Path, target: Path, data_dir: Path) -> DbtProject:
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    """dagster-dbt's resource for `project`, running dbt as `mmds-dbt`."""
-    return DbtCliResource(project_dir=project, dbt_executable=str(mmds_transform.dbt_executable()))
+    """dagster-dbt's resource for `project`, running dbt as `mmds-dbt`, without colours (its
+    output goes to `mmds run`'s log file, and to the terminal only with `-v`)."""
+    return DbtCliResource(
+        project_dir=project,
+        dbt_executable=str(mmds_transform.dbt_executable()),
+        global_config_flags=["--no-use-colors"],
+    )
 
 
 def prepare_manifest(project: DbtProject, data_dir: Path) -> None:
@@ -54,7 +60,8 @@ def prepare_manifest(project: DbtProject, data_dir: Path) -> None:
         invocation = dbt_resource(project).cli(
             [*PARSE_ARGS, *dbt_vars(data_dir)], target_path=target, raise_on_error=False
         )
-        invocation.wait()
+        invocation.termination_timeout_seconds = STOP_GRACE_SECONDS
+        wait(invocation)  # stopped with `mmds run`, never left behind
         if not invocation.is_successful():
             log = target / "dbt.log"
             raise DbtProjectError(f"`dbt parse` failed for {project.project_dir}: see {log}")
