@@ -1,8 +1,14 @@
-"""Fixtures: a small contract-shaped serving file, and AppTest runs of the real entry file."""
+"""Fixtures: serving files the real pipeline published, and AppTest runs of the real entry file.
+
+The serving files come from the root plugin `tests/published_serving.py` (fixture
+`published_serving`): `mmds run` over a fake portal of generated requests with the hostile mix,
+then again after a day of changes. The dashboard's tests import no other mmds package.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,7 +18,6 @@ import pytest
 import streamlit as st
 from mmds_dashboard import app_path
 from mmds_dashboard.serving import SERVING_FILE_ENV
-from mmds_dashboard.synthetic import SyntheticSpec, write_synthetic_serving_file
 from streamlit.testing.v1 import AppTest
 
 APP_TIMEOUT_S = 60
@@ -22,13 +27,6 @@ BOUNDARIES = (
     Path(__file__).resolve().parents[3]
     / "packages/ingest/src/mmds_ingest/fake_portal/data/local-area-boundary.geojson"
 )
-SPEC = SyntheticSpec(boundaries=BOUNDARIES)
-
-
-@pytest.fixture(scope="session")
-def spec() -> SyntheticSpec:
-    """The fixture's spec: 6,000 requests, the real boundaries, the newest day partial."""
-    return SPEC
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +39,20 @@ def boundaries_by_name() -> dict[str, list[list[float]]]:
 
 
 @pytest.fixture(scope="session")
-def serving_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A published serving file of 6,000 requests with the real boundaries, its newest day
-    partial (read-only for the tests that share it)."""
-    return write_synthetic_serving_file(tmp_path_factory.mktemp("serving") / "serving.duckdb", SPEC)
+def serving_file(published_serving) -> Path:
+    """The newest publication: about 6,000 requests, the real boundaries, requests flagged and
+    reopened, the newest day partial (read-only for the tests that share it)."""
+    return published_serving.latest
+
+
+@pytest.fixture
+def serving_copy(serving_file: Path, tmp_path: Path) -> Callable[[], Path]:
+    """A writable copy of the serving file, for tests that spoil or change it."""
+
+    def copy() -> Path:
+        return Path(shutil.copy2(serving_file, tmp_path / "serving.duckdb"))
+
+    return copy
 
 
 @pytest.fixture
@@ -58,6 +66,12 @@ def sql(serving_file: Path) -> Iterator[Callable[..., list[tuple]]]:
 
     yield run
     con.close()
+
+
+@pytest.fixture
+def newest_day(sql: Callable[..., list[tuple]]) -> date:
+    """The newest day with requests opened: partial (the data was taken during it)."""
+    return sql("SELECT max(opened_date_local) FROM gold.fct_service_requests")[0][0]
 
 
 @pytest.fixture

@@ -3,18 +3,24 @@ says so and offers a way out, never empty charts."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from datetime import timedelta
 
 import duckdb
 import pytest
-from mmds_dashboard.synthetic import write_synthetic_serving_file
 
-# A rare deprecated type on a single day: nothing matches.
-NOTHING = {
-    "start": "2026-02-03",
-    "end": "2026-02-03",
-    "type": "ZZ OLD - Tower Crane Site Survey Case",
-}
+RARE_TYPE = "ZZ OLD - Tower Crane Site Survey Case"
+
+
+@pytest.fixture
+def nothing(sql) -> dict[str, str]:
+    """A link choosing a rare deprecated type on a day without one: nothing matches."""
+    (day,) = sql(
+        "SELECT max(opened_date_local) FROM gold.fct_service_requests "
+        "WHERE opened_date_local NOT IN (SELECT opened_date_local FROM gold.fct_service_requests "
+        "JOIN gold.dim_request_types USING (request_type_id) WHERE request_type = $1)",
+        [RARE_TYPE],
+    )[0]
+    return {"start": str(day), "end": str(day), "type": RARE_TYPE}
 
 
 def _opened(app) -> int:
@@ -24,8 +30,8 @@ def _opened(app) -> int:
 @pytest.mark.parametrize(
     "page", ["views/overview.py", "views/neighbourhoods.py", "views/request_types.py"]
 )
-def test_no_match_says_so_and_resets(make_app, serving_file, shown_text, page) -> None:
-    app = make_app(serving_file, NOTHING).run()
+def test_no_match_says_so_and_resets(make_app, serving_file, shown_text, page, nothing) -> None:
+    app = make_app(serving_file, nothing).run()
     app.switch_page(page).run()
     assert not app.exception
     assert "No requests match these filters." in shown_text(app)
@@ -39,25 +45,27 @@ def test_no_match_says_so_and_resets(make_app, serving_file, shown_text, page) -
     assert app.query_params.get("type") is None
 
 
-def test_one_day_is_one_day(make_app, serving_file, shown_text) -> None:
-    app = make_app(serving_file, {"start": "2026-02-03", "end": "2026-02-03"}).run()
+def test_one_day_is_one_day(make_app, serving_file, shown_text, newest_day) -> None:
+    day = str(newest_day - timedelta(days=30))
+    app = make_app(serving_file, {"start": day, "end": day}).run()
     text = shown_text(app)
-    assert "2026-02-03 (1 day)" in text and "1 days" not in text
+    assert f"{day} (1 day)" in text and "1 days" not in text
 
 
-def test_a_range_of_only_the_partial_day_shows_no_change(make_app, serving_file) -> None:
-    app = make_app(serving_file, {"start": "2026-11-27", "end": "2026-11-27"}).run()
+def test_a_range_of_only_the_partial_day_shows_no_change(
+    make_app, serving_file, newest_day
+) -> None:
+    app = make_app(serving_file, {"start": str(newest_day), "end": str(newest_day)}).run()
     assert _opened(app) > 0
     assert all(m.delta is None or m.delta == "" for m in app.metric)
 
 
-def test_without_boundaries_the_map_page_says_why(make_app, tmp_path, spec, shown_text) -> None:
-    path = write_synthetic_serving_file(tmp_path / "old.duckdb", replace(spec, requests=400))
-    con = duckdb.connect(str(path))
-    con.execute("UPDATE gold.dim_local_areas SET boundary_geojson = NULL")
-    con.close()
+def test_without_boundaries_the_map_page_says_why(make_app, serving_copy, shown_text) -> None:
+    path = serving_copy()
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE gold.dim_local_areas SET boundary_geojson = NULL")
     app = make_app(path).run()
     app.switch_page("views/neighbourhoods.py").run()
     assert not app.exception
-    assert "no local-area boundaries, so there is no map" in shown_text(app)
+    assert "holds no local-area boundary, so there is no map" in shown_text(app)
     assert len(app.dataframe[0].value) == 22

@@ -2,38 +2,63 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-from mmds_dashboard.synthetic import SyntheticSpec, write_synthetic_serving_file
 
 
-def _no_gold(path: Path) -> None:
-    duckdb.connect(str(path)).close()
+def _spoiled(*statements: str):
+    """A copy of the published file, changed by `statements`."""
 
+    def prepare(path: Path, published: Path) -> None:
+        shutil.copy2(published, path)
+        with duckdb.connect(str(path)) as con:
+            for statement in statements:
+                con.execute(statement)
 
-def _empty_gold(path: Path) -> None:
-    write_synthetic_serving_file(path, SyntheticSpec(requests=50))
-    con = duckdb.connect(str(path))
-    con.execute("DELETE FROM gold.fct_service_requests")
-    con.close()
+    return prepare
 
 
 @pytest.mark.parametrize(
     ("prepare", "reason"),
     [
-        (lambda p: None, "No serving file at"),
-        (lambda p: p.write_bytes(b""), "is empty"),
-        (lambda p: p.write_text("not a database, just text\n" * 100), "cannot be opened"),
-        (_no_gold, "has no published gold data"),
-        (_empty_gold, "holds no requests yet"),
+        (lambda p, _: None, "No serving file at"),
+        (lambda p, _: p.write_bytes(b""), "is empty"),
+        (lambda p, _: p.write_text("not a database, just text\n" * 100), "cannot be opened"),
+        (
+            lambda p, _: duckdb.connect(str(p)).close(),
+            "lacks meta.serving_contract (published by an older mmds)",
+        ),
+        (
+            _spoiled("ALTER TABLE gold.fct_quarantined_requests DROP COLUMN treatment"),
+            "lacks gold.fct_quarantined_requests.treatment, which the dashboard reads",
+        ),
+        (
+            _spoiled(
+                "DELETE FROM meta.serving_contract WHERE table_name = 'agg_new_domain_values'",
+                "DROP TABLE gold.fct_request_status_changes",
+            ),
+            "lacks gold.agg_new_domain_values (and 1 more), which the dashboard reads",
+        ),
+        (_spoiled("DELETE FROM gold.fct_service_requests"), "holds no requests yet"),
     ],
-    ids=["missing", "zero-bytes", "not-duckdb", "no-gold-tables", "no-requests"],
+    ids=[
+        "missing",
+        "zero-bytes",
+        "not-duckdb",
+        "no-contract",
+        "a-column-missing",
+        "tables-undeclared-or-missing",
+        "no-requests",
+    ],
 )
-def test_every_page_explains_what_to_run(make_app, tmp_path, shown_text, prepare, reason) -> None:
+def test_every_page_explains_what_to_run(
+    make_app, tmp_path, serving_file, shown_text, prepare, reason
+) -> None:
     path = tmp_path / "serving.duckdb"
-    prepare(path)
+    prepare(path, serving_file)
     app = make_app(path).run()
     for page in ("views/overview.py", "views/data_health.py"):
         app.switch_page(page).run()

@@ -209,6 +209,7 @@ def test_every_chart_is_valid_vega_lite(serving_file) -> None:
         )
         types = queries.load_request_types(con, filters, options.partial_day)
         loads = health.load_history(con)
+        flagged = health.flagged_by_day(con)
         shapes = area_shapes(queries.area_boundaries(con))
     areas = places.areas.assign(change=0.1)
     figures = [
@@ -216,6 +217,7 @@ def test_every_chart_is_valid_vega_lite(serving_file) -> None:
         charts.ranked_bars(types.departments, "department", "opened", "Requests", label_title="D"),
         charts.resolution_chart(types.resolution),
         charts.load_history_chart(loads),
+        charts.flagged_chart(flagged.assign(reason=flagged["quality_reason"])),
         charts.area_map(areas, shapes, "requests", (), None, None),
         charts.area_map(
             areas,
@@ -230,3 +232,19 @@ def test_every_chart_is_valid_vega_lite(serving_file) -> None:
         figure.chart.to_dict(validate=True)
         spec = figure.spec()
         assert set(figure.datasets) <= set(spec["datasets"])
+
+
+def test_quality_codes_read_as_words() -> None:
+    from mmds_dashboard.quality_words import field_label, reason_label, treatment_label
+
+    assert reason_label("unknown_status") == "Unknown status"
+    assert reason_label("unknown_local_area") == "Unknown local area"
+    assert reason_label("service_request_open_timestamp_in_future") == "Opening time in the future"
+    assert reason_label("address_formula_like") == "Address looks like a spreadsheet formula"
+    assert reason_label("last_modified_timestamp_before_first_year") == (
+        "Last change time before the dataset's first year"
+    )
+    assert reason_label("exact_duplicate") == "Exact duplicate of another request"
+    assert reason_label("a_code_from_a_newer_version") == "A code from a newer version"
+    assert field_label("closure_reason") == "Closure reason"
+    assert treatment_label("mapped_to_other") == "Counted as Other"

@@ -187,7 +187,18 @@ def load_history_chart(loads: pd.DataFrame) -> Figure:
     not hide the incremental ones), coloured by status."""
     frame = loads.assign(
         started=loads["started_at"].dt.tz_convert("America/Vancouver").dt.tz_localize(None)
-    )[["started", "load_id", "mode", "status", "rows_received", "rows_inserted", "rows_updated"]]
+    )[
+        [
+            "started",
+            "load_id",
+            "dataset",
+            "mode",
+            "status",
+            "rows_received",
+            "rows_inserted",
+            "rows_updated",
+        ]
+    ]
     axis_title = f"Load started ({PACIFIC_NAME})"
     chart = (
         alt.Chart(_data("loads"))
@@ -210,8 +221,10 @@ def load_history_chart(loads: pd.DataFrame) -> Figure:
                 scale=alt.Scale(domain=["succeeded", "skipped"], range=[CLOSED_COLOUR, "#9e9e9e"]),
                 legend=alt.Legend(orient="top", title=None),
             ),
+            shape=alt.Shape("dataset:N", title="Dataset", legend=alt.Legend(orient="top")),
             tooltip=[
                 alt.Tooltip("load_id:N", title="Load"),
+                alt.Tooltip("dataset:N", title="Dataset"),
                 alt.Tooltip(
                     "utcyearmonthdatehoursminutes(started):T",
                     title=axis_title,
@@ -227,6 +240,31 @@ def load_history_chart(loads: pd.DataFrame) -> Figure:
         .properties(height=240)
     )
     return Figure(chart, {"loads": frame})
+
+
+def flagged_chart(flagged: pd.DataFrame) -> Figure:
+    """Flagged requests per Pacific day of the load that flagged them, stacked by reason
+    (`reason`: the reason in words)."""
+    chart = (
+        alt.Chart(_data("flagged"))
+        .mark_bar()
+        .encode(
+            x=_day_axis("day", f"Loaded on ({PACIFIC_NAME})"),
+            y=alt.Y("requests:Q", title="Flagged requests", axis=alt.Axis(format=",d")),
+            color=alt.Color(
+                "reason:N",
+                title="Reason",
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
+            ),
+            tooltip=[
+                alt.Tooltip("utcyearmonthdate(day):T", title="Loaded on", format="%Y-%m-%d"),
+                alt.Tooltip("reason:N", title="Reason"),
+                alt.Tooltip("requests:Q", format=",", title="Requests"),
+            ],
+        )
+        .properties(height=220)
+    )
+    return Figure(chart, {"flagged": flagged[["day", "reason", "requests"]]})
 
 
 _MAP_COLUMNS = (

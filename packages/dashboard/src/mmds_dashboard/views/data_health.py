@@ -1,13 +1,16 @@
-"""Data health: what was loaded when, how many rows each layer holds, what the checks found."""
+"""Data health: whether bronze agrees with the portal, what was loaded when, what the City sent
+that was odd or new, how many rows each layer holds, what the checks found."""
 
 import pandas as pd
 import streamlit as st
 
 from mmds_dashboard import cache
-from mmds_dashboard.charts import load_history_chart
+from mmds_dashboard.charts import flagged_chart, load_history_chart
 from mmds_dashboard.components import figure, freshness_banner, page_header
 from mmds_dashboard.context import page_context
 from mmds_dashboard.formatting import DASH, duration, number, pacific_time, plural
+from mmds_dashboard.health import last_loads
+from mmds_dashboard.quality_words import field_label, reason_label, treatment_label
 from mmds_dashboard.tables import Column, identifier, markdown_table, text
 
 NEWEST_LOADS = 20
@@ -17,6 +20,45 @@ LAYER_LABELS = {
     "gold": "Gold (served)",
 }
 STATUS_LABELS = {"pass": "Passed", "warn": "Warned", "fail": "Failed"}
+DATASET_LABELS = {
+    "3-1-1-service-requests": "3-1-1 requests",
+    "local-area-boundary": "Local-area boundaries",
+}
+
+
+def _dataset(value: str) -> str:
+    return DATASET_LABELS.get(value, value)
+
+
+def _reconciliation_table(loads: pd.DataFrame) -> str:
+    """The newest load of each dataset: bronze's rows against the portal's, and what was done."""
+    newest = last_loads(loads)
+    records = newest.to_dict("records")
+    newest = newest.assign(
+        dataset=newest["dataset"].map(_dataset),
+        agrees=[_agreement(r["bronze_count"], r["portal_total_count"]) for r in records],
+    )
+    return markdown_table(
+        newest,
+        [
+            Column("dataset", "Dataset", text),
+            Column("finished_at", "Last load (Pacific time)", pacific_time),
+            Column("bronze_count", "Rows loaded", number, "right"),
+            Column("portal_total_count", "Rows on the portal", number, "right"),
+            Column("agrees", "Agree", text),
+            Column("reconciliation", "What the check did", _note),
+        ],
+    )
+
+
+def _agreement(loaded: float | None, on_portal: float | None) -> str:
+    if pd.isna(loaded) or pd.isna(on_portal):
+        return "Not recorded"
+    return "Yes" if loaded == on_portal else "No"
+
+
+def _note(value: object) -> str:
+    return text(value) if isinstance(value, str) else ""
 
 
 def _loads_table(loads: pd.DataFrame) -> str:
@@ -36,9 +78,44 @@ def _loads_table(loads: pd.DataFrame) -> str:
         shown,
         [
             Column("started_at", "Started (Pacific time)", pacific_time),
+            Column("dataset", "Dataset", lambda v: text(_dataset(v))),
             Column("load", "Load", text),
             Column("rows", "Rows", text),
-            Column("message", "Note", lambda v: text(v) if isinstance(v, str) else ""),
+            Column("message", "Note", _note),
+        ],
+    )
+
+
+def _flagged_table(flagged: pd.DataFrame) -> str:
+    """Flagged requests per reason: how many, what gold does with them, when last loaded."""
+    return markdown_table(
+        flagged.assign(
+            reason=flagged["quality_reason"].map(reason_label),
+            treatment=flagged["treatment"].map(treatment_label),
+        ),
+        [
+            Column("reason", "Reason", text),
+            Column("requests", "Requests", number, "right"),
+            Column("treatment", "What the figures do with them", text),
+            Column("excluded", "Left out", number, "right"),
+            Column("last_loaded_at", "Last loaded (Pacific time)", pacific_time),
+        ],
+    )
+
+
+def _new_values_table(values: pd.DataFrame) -> str:
+    """The values the City started sending: which field, first and last seen, how many."""
+    return markdown_table(
+        values.assign(
+            field=values["field_name"].map(field_label),
+            treatment=values["treatment"].map(treatment_label),
+        ),
+        [
+            Column("field", "Field", text),
+            Column("field_value", "New value", text),
+            Column("first_loaded_at", "First seen (Pacific time)", pacific_time),
+            Column("request_count", "Requests", number, "right"),
+            Column("treatment", "What the figures do with them", text),
         ],
     )
 
@@ -54,11 +131,45 @@ page_header("Data health", data.publish)
 st.caption("Everything on this page describes the whole published data; filters do not apply.")
 freshness_banner(data.publish)
 
-st.subheader("Load history")
 loads = data.loads
+st.subheader("Does the data agree with the portal?")
 if loads.empty:
     st.info("The serving file holds no load history.")
 else:
+    st.markdown(_reconciliation_table(loads))
+    st.caption(
+        "After every load the rows are counted against the portal's own count, per day of "
+        "change; the days that differ are read again."
+    )
+
+st.subheader("What the City sent that did not fit")
+flagged = data.flagged_by_reason
+if flagged.empty:
+    st.success("No request is flagged: every value fits what the City has sent before.")
+else:
+    st.caption(
+        f"{plural(data.flagged_requests, 'request')} carry at least one flag. Every one is kept "
+        "in the warehouse; the table says what the figures do with it."
+    )
+    by_day = data.flagged_by_day
+    figure(flagged_chart(by_day.assign(reason=by_day["quality_reason"].map(reason_label))))
+    st.markdown(_flagged_table(flagged))
+
+st.subheader("New values from the City")
+if data.new_values.empty:
+    st.caption(
+        "The City sent no status, channel, department, closure reason or area it had not sent "
+        "before."
+    )
+else:
+    st.markdown(_new_values_table(data.new_values))
+    st.caption(
+        "A value leaves this list once the project learns it (one line in a dbt seed) or no "
+        "request carries it any more."
+    )
+
+st.subheader("Load history")
+if not loads.empty:
     figure(load_history_chart(loads))
     st.markdown(_loads_table(loads))
     if len(loads) > NEWEST_LOADS:
@@ -92,8 +203,8 @@ with right:
     )
 
 st.subheader("dbt test outcomes")
-if data.tests is None:
-    st.info("The build that made this serving file did not publish its dbt test results.")
+if data.tests.empty:
+    st.info("The build that made this serving file published no check results.")
 else:
     counts = data.tests["status"].value_counts()
     for column, status in zip(st.columns(3), ("pass", "warn", "fail"), strict=True):
