@@ -9,7 +9,7 @@ from datetime import timedelta
 import duckdb
 import pytest
 from mmds_dashboard.formatting import pacific_time
-from mmds_dashboard.quality_words import field_label, reason_label
+from mmds_dashboard.quality_words import field_label, reason_label, treatment_label
 
 PAGES = [
     "views/overview.py",
@@ -336,9 +336,12 @@ def test_data_health_shows_loads_layers_flags_and_tests(app, sql) -> None:
         "SELECT started_at, dataset, rows_received FROM meta.loads ORDER BY started_at DESC"
     )
     assert [row[0] for row in loads] == [pacific_time(s) for s, _, _ in started]
-    assert {row[1] for row in loads} == {"3-1-1 requests", "Local-area boundaries"}
-    assert [row[3].split(" received")[0] for row in loads] == [f"{n:,}" for _, _, n in started]
-    assert all(re.search(r"took \d", row[2]) for row in loads)
+    labels = {"3-1-1-service-requests": "3-1-1 requests", "local-area-boundary": "Local-area"}
+    assert [row[1].split(" ")[0] for row in loads] == [
+        labels[d].split(" ")[0] for _, d, _ in started
+    ]
+    assert [row[2].split(" received")[0] for row in loads] == [f"{n:,}" for _, _, n in started]
+    assert all(re.search(r"took \d", row[1]) for row in loads)
     (closed_before_opened, no_area) = sql(
         "SELECT count(*) FILTER (WHERE is_closed_before_opened), "
         "count(*) FILTER (WHERE local_area_id = 0) FROM gold.fct_service_requests"
@@ -355,33 +358,37 @@ def test_data_health_shows_loads_layers_flags_and_tests(app, sql) -> None:
     assert len(_table_after(app, "dbt test outcomes")) == sum(statuses.values()) - statuses["pass"]
 
 
-def test_data_health_shows_the_last_reconciliation(app, sql) -> None:
+def test_data_health_shows_the_last_reconciliation(app, sql, shown_text) -> None:
     app.switch_page("views/data_health.py").run()
-    shown = {row[0]: row for row in _table_after(app, "Does the data agree with the portal?")}
+    shown = _table_after(app, "Does the data agree with the portal?")
     newest = sql(
         "SELECT arg_max(finished_at, started_at), arg_max(bronze_count, started_at), "
         "arg_max(portal_total_count, started_at), arg_max(reconciliation, started_at) "
         "FROM meta.loads WHERE dataset = '3-1-1-service-requests'"
     )[0]
     finished, bronze, portal, reconciliation = newest
-    row = shown["3-1-1 requests"]
-    assert row[1:] == [pacific_time(finished), f"{bronze:,}", f"{portal:,}", "Yes", reconciliation]
-    assert list(shown) == ["3-1-1 requests", "Local-area boundaries"]
+    assert shown[0] == [
+        f"3-1-1 requests, {pacific_time(finished)}",
+        f"{bronze:,}",
+        f"{portal:,}",
+        "Yes",
+    ]
+    assert shown[1][0].startswith("Local-area boundaries, ")
+    assert f"3-1-1 requests: {reconciliation}." in shown_text(app)
 
 
 def test_data_health_shows_flagged_rows_by_reason_and_over_time(app, sql) -> None:
     """The hostile mix the fixture's portal served: each reason in words, with its count."""
     app.switch_page("views/data_health.py").run()
     expected = sql(
-        "SELECT quality_reason, count(DISTINCT service_request_id), "
-        "count(DISTINCT service_request_id) FILTER (WHERE is_excluded_from_fact) "
+        "SELECT quality_reason, count(DISTINCT service_request_id), any_value(treatment) "
         "FROM gold.fct_quarantined_requests GROUP BY 1"
     )
     shown = {row[0]: row for row in _table_after(app, "What the City sent that did not fit")}
     assert len(expected) >= 10, "the hostile mix flags many reasons"
-    for reason, requests, excluded in expected:
+    for reason, requests, treatment in expected:
         row = shown[reason_label(reason)]
-        assert (row[1], row[3]) == (f"{requests:,}", f"{excluded:,}"), reason
+        assert row[1:] == [f"{requests:,}", treatment_label(treatment)], reason
     assert "Opening time in the future" in shown
     assert "Unknown status" in shown and "Left out of the counts" in shown["Unknown status"]
     charts = [json.loads(c.proto.spec) for c in app.get("vega_lite_chart")]
@@ -396,12 +403,12 @@ def test_data_health_lists_the_new_values_the_city_sent(app, sql) -> None:
         "FROM gold.agg_new_domain_values ORDER BY first_loaded_at DESC, field_name, field_value"
     )
     shown = _table_after(app, "New values from the City")
-    assert [row[:4] for row in shown] == [
-        [field_label(field), value, pacific_time(first), f"{count:,}"]
+    assert shown == [
+        [f"{field_label(field)}: {value}", pacific_time(first), f"{count:,}"]
         for field, value, first, count in expected
     ]
-    assert ["Status", "Reopened"] in [row[:2] for row in shown]
-    assert ["Local area", "Cedar Cottage"] in [row[:2] for row in shown]
+    assert "Status: Reopened" in [row[0] for row in shown]
+    assert "Local area: Cedar Cottage" in [row[0] for row in shown]
 
 
 def test_about_page_names_source_licence_and_refresh(app, sql, shown_text) -> None:

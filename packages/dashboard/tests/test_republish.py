@@ -21,13 +21,15 @@ def _facts(path: Path, app) -> tuple[str, int]:
     in the range the session shows (its filters hold across publishes)."""
     filters = app.session_state[FILTERS_KEY]
     with duckdb.connect(str(path), read_only=True) as con:
-        (published_at,) = con.execute("SELECT published_at FROM meta.publish").fetchone()
+        (published_at, load_id) = con.execute(
+            "SELECT published_at, load_id FROM meta.publish"
+        ).fetchone()
         (opened,) = con.execute(
             "SELECT count(*) FROM gold.fct_service_requests "
             "WHERE opened_date_local BETWEEN $1 AND $2",
             [filters.start, filters.end],
         ).fetchone()
-    return f"Published {pacific_time(published_at)}", opened
+    return f"Published {pacific_time(published_at)} (Pacific time), load {load_id}", opened
 
 
 def _publish(source: Path, path: Path) -> None:

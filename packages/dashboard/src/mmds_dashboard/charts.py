@@ -28,6 +28,8 @@ CURRENT_COLOUR = "#4c78a8"
 BASE_COLOUR = "#e6e6e6"
 POINT_COLOUR = "#d62728"
 MAP_HEIGHT = 460
+FLAGGED_PLOT_HEIGHT = 260  # the bars and the axes
+LEGEND_LINE = 22
 Measure = Literal["requests", "change"]
 MAP_SELECTION = "area"
 
@@ -221,7 +223,7 @@ def load_history_chart(loads: pd.DataFrame) -> Figure:
                 scale=alt.Scale(domain=["succeeded", "skipped"], range=[CLOSED_COLOUR, "#9e9e9e"]),
                 legend=alt.Legend(orient="top", title=None),
             ),
-            shape=alt.Shape("dataset:N", title="Dataset", legend=alt.Legend(orient="top")),
+            shape=alt.Shape("dataset:N", title=None, legend=alt.Legend(orient="bottom")),
             tooltip=[
                 alt.Tooltip("load_id:N", title="Load"),
                 alt.Tooltip("dataset:N", title="Dataset"),
@@ -249,12 +251,19 @@ def flagged_chart(flagged: pd.DataFrame) -> Figure:
         alt.Chart(_data("flagged"))
         .mark_bar()
         .encode(
-            x=_day_axis("day", f"Loaded on ({PACIFIC_NAME})"),
+            # Ordinal days: one bar per day with loads, however few (a time axis of one day
+            # has no width to draw a bar in).
+            x=alt.X(
+                "utcyearmonthdate(day):O",
+                title=f"Loaded on ({PACIFIC_NAME})",
+                axis=alt.Axis(format="%b %d, %Y", labelAngle=0, labelOverlap=True),
+            ),
             y=alt.Y("requests:Q", title="Flagged requests", axis=alt.Axis(format=",d")),
             color=alt.Color(
                 "reason:N",
                 title="Reason",
-                legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
+                scale=alt.Scale(scheme="tableau20"),  # up to 20 reasons, each its own colour
+                legend=alt.Legend(orient="bottom", columns=1, labelLimit=320),
             ),
             tooltip=[
                 alt.Tooltip("utcyearmonthdate(day):T", title="Loaded on", format="%Y-%m-%d"),
@@ -262,7 +271,8 @@ def flagged_chart(flagged: pd.DataFrame) -> Figure:
                 alt.Tooltip("requests:Q", format=",", title="Requests"),
             ],
         )
-        .properties(height=220)
+        # The legend (one line per reason) is drawn inside the chart's height.
+        .properties(height=FLAGGED_PLOT_HEIGHT + LEGEND_LINE * flagged["reason"].nunique())
     )
     return Figure(chart, {"flagged": flagged[["day", "reason", "requests"]]})
 

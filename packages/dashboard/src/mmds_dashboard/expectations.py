@@ -78,17 +78,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "service_request_id",
         "quality_reason",
         "treatment",
-        "is_excluded_from_fact",
         "loaded_at",
     ),
-    "gold.agg_new_domain_values": (
-        "field_name",
-        "field_value",
-        "treatment",
-        "request_count",
-        "first_loaded_at",
-        "last_loaded_at",
-    ),
+    "gold.agg_new_domain_values": ("field_name", "field_value", "request_count", "first_loaded_at"),
     "meta.publish": (
         "published_at",
         "load_id",

@@ -57,15 +57,13 @@ ORDER BY day, quality_reason
 """
 _FLAGGED_BY_REASON_SQL = """
 SELECT quality_reason, any_value(treatment) AS treatment,
-       count(DISTINCT service_request_id) AS requests,
-       count(DISTINCT service_request_id) FILTER (WHERE is_excluded_from_fact) AS excluded,
-       max(loaded_at) AS last_loaded_at
+       count(DISTINCT service_request_id) AS requests
 FROM gold.fct_quarantined_requests
 GROUP BY ALL
 ORDER BY requests DESC, quality_reason
 """
 _NEW_VALUES_SQL = """
-SELECT field_name, field_value, treatment, request_count, first_loaded_at, last_loaded_at
+SELECT field_name, field_value, request_count, first_loaded_at
 FROM gold.agg_new_domain_values
 ORDER BY first_loaded_at DESC, field_name, field_value
 """
@@ -77,8 +75,7 @@ def flagged_by_day(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def flagged_by_reason(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Quarantined requests per reason: what gold does with them, how many, how many are left
-    out of the counts, and when one was last loaded."""
+    """Quarantined requests per reason: how many, and what gold does with them."""
     return con.execute(_FLAGGED_BY_REASON_SQL).df()
 
 
@@ -118,7 +115,7 @@ UNPIVOT (requests FOR flag IN (flagged, closed_before_opened, without_location, 
                                deprecated_type, open_over_90_days))
 """
 QUALITY_FLAG_LABELS = {
-    "flagged": "Flagged by ingest quality checks",
+    "flagged": "With any quality flag",
     "closed_before_opened": "Closed before opened",
     "without_location": "Without a location",
     "unknown_area": "Without a local area",

@@ -30,23 +30,21 @@ def _dataset(value: str) -> str:
     return DATASET_LABELS.get(value, value)
 
 
-def _reconciliation_table(loads: pd.DataFrame) -> str:
-    """The newest load of each dataset: bronze's rows against the portal's, and what was done."""
-    newest = last_loads(loads)
+def _reconciliation_table(newest: pd.DataFrame) -> str:
+    """The newest load of each dataset: bronze's rows against the portal's."""
     records = newest.to_dict("records")
-    newest = newest.assign(
-        dataset=newest["dataset"].map(_dataset),
-        agrees=[_agreement(r["bronze_count"], r["portal_total_count"]) for r in records],
-    )
     return markdown_table(
-        newest,
+        newest.assign(
+            dataset=[
+                f"{_dataset(r['dataset'])}, {pacific_time(r['finished_at'])}" for r in records
+            ],
+            agrees=[_agreement(r["bronze_count"], r["portal_total_count"]) for r in records],
+        ),
         [
-            Column("dataset", "Dataset", text),
-            Column("finished_at", "Last load (Pacific time)", pacific_time),
+            Column("dataset", "Last load (Pacific time)", text),
             Column("bronze_count", "Rows loaded", number, "right"),
-            Column("portal_total_count", "Rows on the portal", number, "right"),
+            Column("portal_total_count", "On the portal", number, "right"),
             Column("agrees", "Agree", text),
-            Column("reconciliation", "What the check did", _note),
         ],
     )
 
@@ -66,7 +64,10 @@ def _loads_table(loads: pd.DataFrame) -> str:
     shown = loads.head(NEWEST_LOADS)
     records = shown.to_dict("records")
     shown = shown.assign(
-        load=[f"{r['mode']}, {r['status']}, took {duration(r['seconds'])}" for r in records],
+        load=[
+            f"{_dataset(r['dataset'])}: {r['mode']}, {r['status']}, took {duration(r['seconds'])}"
+            for r in records
+        ],
         rows=[
             f"{number(r['rows_received'])} received: {number(r['rows_inserted'])} new, "
             f"{number(r['rows_updated'])} changed, {number(r['rows_deleted'])} deleted, "
@@ -78,7 +79,6 @@ def _loads_table(loads: pd.DataFrame) -> str:
         shown,
         [
             Column("started_at", "Started (Pacific time)", pacific_time),
-            Column("dataset", "Dataset", lambda v: text(_dataset(v))),
             Column("load", "Load", text),
             Column("rows", "Rows", text),
             Column("message", "Note", _note),
@@ -87,7 +87,7 @@ def _loads_table(loads: pd.DataFrame) -> str:
 
 
 def _flagged_table(flagged: pd.DataFrame) -> str:
-    """Flagged requests per reason: how many, what gold does with them, when last loaded."""
+    """Flagged requests per reason: how many, what the figures do with them."""
     return markdown_table(
         flagged.assign(
             reason=flagged["quality_reason"].map(reason_label),
@@ -97,25 +97,21 @@ def _flagged_table(flagged: pd.DataFrame) -> str:
             Column("reason", "Reason", text),
             Column("requests", "Requests", number, "right"),
             Column("treatment", "What the figures do with them", text),
-            Column("excluded", "Left out", number, "right"),
-            Column("last_loaded_at", "Last loaded (Pacific time)", pacific_time),
         ],
     )
 
 
 def _new_values_table(values: pd.DataFrame) -> str:
-    """The values the City started sending: which field, first and last seen, how many."""
+    """The values the City started sending: which field, first seen, how many requests."""
+    records = values.to_dict("records")
     return markdown_table(
         values.assign(
-            field=values["field_name"].map(field_label),
-            treatment=values["treatment"].map(treatment_label),
+            value=[f"{field_label(r['field_name'])}: {r['field_value']}" for r in records]
         ),
         [
-            Column("field", "Field", text),
-            Column("field_value", "New value", text),
+            Column("value", "Field: new value", text),
             Column("first_loaded_at", "First seen (Pacific time)", pacific_time),
             Column("request_count", "Requests", number, "right"),
-            Column("treatment", "What the figures do with them", text),
         ],
     )
 
@@ -136,9 +132,15 @@ st.subheader("Does the data agree with the portal?")
 if loads.empty:
     st.info("The serving file holds no load history.")
 else:
-    st.markdown(_reconciliation_table(loads))
+    newest = last_loads(loads)
+    st.markdown(_reconciliation_table(newest))
     st.caption(
-        "After every load the rows are counted against the portal's own count, per day of "
+        " ".join(
+            f"{_dataset(r['dataset'])}: {r['reconciliation']}."
+            for r in newest.to_dict("records")
+            if isinstance(r["reconciliation"], str)
+        )
+        + " After every load the rows are counted against the portal's own count, per day of "
         "change; the days that differ are read again."
     )
 
@@ -170,7 +172,7 @@ else:
 
 st.subheader("Load history")
 if not loads.empty:
-    figure(load_history_chart(loads))
+    figure(load_history_chart(loads.assign(dataset=loads["dataset"].map(_dataset))))
     st.markdown(_loads_table(loads))
     if len(loads) > NEWEST_LOADS:
         st.caption(f"The newest {NEWEST_LOADS} of {plural(len(loads), 'load')}.")
