@@ -1,9 +1,9 @@
 """Serving files published by the real pipeline from generated data: the dashboard's test data.
 
-A pytest plugin (the root pyproject's `addopts` loads it), so that any test, the dashboard
-package's own included, can ask for the session fixture `published_serving` while the dashboard
-package imports no other member. The files are what `mmds run` publishes, never a copy of the
-contract written out by hand: one vocabulary (the fake portal's), one hash (dbt's).
+The dashboard's tests against data (`tests/dashboard/`, fixture `published_serving`) read what
+`mmds run` publishes, never a copy of the contract written out by hand: one vocabulary (the fake
+portal's), one hash (dbt's). They live at the root because building the files takes the other
+members, and the dashboard package imports none of them.
 
 `bench/dashboard.py` and the dashboard's screenshot script build their 1M-request files with
 `publish_sample`, the README's own `mmds run --sample`.
@@ -16,8 +16,6 @@ import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 BIN = Path(sys.executable).parent
 ROWS = 6_000
@@ -124,10 +122,3 @@ def publish_twice(folder: Path) -> PublishedServing:
         _run(["mmds", "run"], env)
         now = portal.now
     return PublishedServing(first=Path(first), latest=data_dir / "serving.duckdb", portal_now=now)
-
-
-@pytest.fixture(scope="session")
-def published_serving(tmp_path_factory: pytest.TempPathFactory) -> PublishedServing:
-    """Serving files `mmds run` published from 6,000 generated requests and the hostile mix,
-    before and after a day of changes (about a minute, once per session)."""
-    return publish_twice(tmp_path_factory.mktemp("published"))

@@ -73,7 +73,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "median_days_to_close",
         "p90_days_to_close",
     ),
-    "gold.fct_request_status_changes": ("service_request_id", "status", "valid_from"),
+    "gold.fct_request_status_changes": ("service_request_id", "status", "valid_from", "valid_to"),
     "gold.fct_quarantined_requests": (
         "service_request_id",
         "quality_reason",

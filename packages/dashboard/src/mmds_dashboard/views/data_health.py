@@ -150,7 +150,7 @@ if flagged.empty:
     st.success("No request is flagged: every value fits what the City has sent before.")
 else:
     st.caption(
-        f"{plural(data.flagged_requests, 'request')} carry at least one flag. Every one is kept "
+        f"Requests with at least one flag: {number(data.flagged_requests)}. Every one is kept "
         "in the warehouse; the table says what the figures do with it."
     )
     by_day = data.flagged_by_day

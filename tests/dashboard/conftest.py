@@ -1,13 +1,11 @@
 """Fixtures: serving files the real pipeline published, and AppTest runs of the real entry file.
 
-The serving files come from the root plugin `tests/published_serving.py` (fixture
-`published_serving`): `mmds run` over a fake portal of generated requests with the hostile mix,
-then again after a day of changes. The dashboard's tests import no other mmds package.
+`published_serving`: `mmds run` over a fake portal of generated requests with the hostile mix,
+then again after a day of changes (`tests/published_serving.py`), once per session.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
@@ -20,26 +18,20 @@ from mmds_dashboard import app_path
 from mmds_dashboard.serving import SERVING_FILE_ENV
 from streamlit.testing.v1 import AppTest
 
+from tests.published_serving import PublishedServing, publish_twice
+
 APP_TIMEOUT_S = 60
-# The real local-area boundaries, committed as the fake portal's data: read by path, since the
-# dashboard imports no other package.
-BOUNDARIES = (
-    Path(__file__).resolve().parents[3]
-    / "packages/ingest/src/mmds_ingest/fake_portal/data/local-area-boundary.geojson"
-)
 
 
 @pytest.fixture(scope="session")
-def boundaries_by_name() -> dict[str, list[list[float]]]:
-    """Each local area's outer ring, as the committed GeoJSON gives it."""
-    collection = json.loads(BOUNDARIES.read_text(encoding="utf-8"))
-    return {
-        f["properties"]["name"]: f["geometry"]["coordinates"][0] for f in collection["features"]
-    }
+def published_serving(tmp_path_factory: pytest.TempPathFactory) -> PublishedServing:
+    """Serving files `mmds run` published from 6,000 generated requests and the hostile mix,
+    before and after a day of changes (about a minute, once per session)."""
+    return publish_twice(tmp_path_factory.mktemp("published"))
 
 
 @pytest.fixture(scope="session")
-def serving_file(published_serving) -> Path:
+def serving_file(published_serving: PublishedServing) -> Path:
     """The newest publication: about 6,000 requests, the real boundaries, requests flagged and
     reopened, the newest day partial (read-only for the tests that share it)."""
     return published_serving.latest

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from mmds_dashboard.formatting import pacific_time
 
-SCRIPT = Path(__file__).parents[1] / "scripts" / "screenshots.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "packages/dashboard/scripts/screenshots.py"
 CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = [
