@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import duckdb
+import pyarrow as pa
 import pytest
 from mmds_dashboard.formatting import pacific_time
 from mmds_dashboard.quality_words import field_label, reason_label, treatment_label
@@ -391,9 +392,39 @@ def test_data_health_shows_flagged_rows_by_reason_and_over_time(app, sql) -> Non
         assert row[1:] == [f"{requests:,}", treatment_label(treatment)], reason
     assert "Opening time in the future" in shown
     assert "Unknown status" in shown and "Left out of the counts" in shown["Unknown status"]
-    charts = [json.loads(c.proto.spec) for c in app.get("vega_lite_chart")]
-    flagged = next(c for c in charts if c["encoding"]["y"]["title"] == "Flagged requests")
-    assert flagged["encoding"]["color"]["field"] == "reason"
+    chart = next(
+        c
+        for c in app.get("vega_lite_chart")
+        if json.loads(c.proto.spec)["encoding"]["y"]["title"] == "Flagged requests"
+    )
+    (dataset,) = [d for d in chart.proto.datasets if d.name == "flagged"]
+    shown_by_day = {
+        (day.date(), reason, n)
+        for day, reason, n in pa.ipc.open_stream(dataset.data.data)
+        .read_all()
+        .to_pandas()
+        .itertuples(index=False)
+    }
+    by_day = sql(
+        "SELECT CAST(timezone('America/Vancouver', loaded_at) AS DATE), quality_reason, "
+        "count(DISTINCT service_request_id) FROM gold.fct_quarantined_requests GROUP BY ALL"
+    )
+    assert shown_by_day == {(day, reason_label(reason), n) for day, reason, n in by_day}
+
+
+def test_data_health_says_when_the_data_disagrees_with_the_portal(
+    make_app, serving_copy, shown_text
+) -> None:
+    path = serving_copy()
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "UPDATE meta.loads SET portal_total_count = bronze_count + 5 WHERE started_at = "
+            "(SELECT max(started_at) FROM meta.loads WHERE dataset = '3-1-1-service-requests')"
+        )
+    app = make_app(path).run()
+    app.switch_page("views/data_health.py").run()
+    rows = _table_after(app, "Does the data agree with the portal?")
+    assert [row[-1] for row in rows] == ["No", "Yes"]
 
 
 def test_data_health_lists_the_new_values_the_city_sent(app, sql) -> None:
