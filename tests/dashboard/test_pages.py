@@ -310,13 +310,14 @@ def test_request_types_counts_the_requests_reopened(app, sql, default_range) -> 
     app.switch_page("views/request_types.py").run()
     expected = sql(
         """
-        WITH reopened AS (
-            SELECT DISTINCT c.service_request_id
-            FROM gold.fct_request_status_changes c
-            JOIN gold.fct_request_status_changes p
-              ON p.service_request_id = c.service_request_id AND p.valid_to = c.valid_from
-            WHERE c.status = 'Open' AND p.status = 'Closed'
-              AND CAST(timezone('America/Vancouver', c.valid_from) AS DATE) BETWEEN $1 AND $2
+        WITH versions AS (
+            SELECT service_request_id, status, valid_from,
+                   lag(status) OVER (PARTITION BY service_request_id ORDER BY valid_from) AS before
+            FROM gold.fct_request_status_changes
+        ), reopened AS (
+            SELECT DISTINCT service_request_id FROM versions
+            WHERE status = 'Open' AND before = 'Closed'
+              AND CAST(timezone('America/Vancouver', valid_from) AS DATE) BETWEEN $1 AND $2
         )
         SELECT d.category, d.department, count(*)
         FROM reopened JOIN gold.fct_service_requests f USING (service_request_id)
