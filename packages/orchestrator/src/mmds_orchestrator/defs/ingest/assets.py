@@ -25,7 +25,7 @@ from mmds_ingest.datasets import DATASETS, LOCAL_AREA_BOUNDARIES, SERVICE_REQUES
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.refresh import INGEST_OP, IngestConfig
 from mmds_orchestrator.progress import INGEST, LoadProgressReporter, StageProgress, report
-from mmds_orchestrator.wording import describe_load, one_line
+from mmds_orchestrator.wording import one_line
 
 BRONZE_LOADS = AssetKey(["bronze", "_loads"])
 
@@ -102,11 +102,11 @@ def ingest_portal(
     """
     report(StageProgress(INGEST, "started"))
     settings = ingest_settings(config)
-    summaries = []
+    received = []
     for dataset in DATASETS:
         result = load(context, settings, dataset, full_refresh=config.full_refresh)
         metadata = load_metadata(result)  # shown on the asset: no log line repeats it
-        summaries.append(describe_load(metadata))
+        received.append(f"{dataset.id} {result.rows_received:,} rows")
         if changed_bronze(result):
             yield MaterializeResult(asset_key=bronze_key(dataset), metadata=metadata)
         else:
@@ -116,7 +116,7 @@ def ingest_portal(
             )
         if dataset == SERVICE_REQUESTS:
             yield reconciliation(result)
-    report(StageProgress(INGEST, "finished", detail="; ".join(summaries)))
+    report(StageProgress(INGEST, "finished", detail=f"received {', '.join(received)}"))
     yield MaterializeResult(asset_key=BRONZE_LOADS, metadata={"datasets": len(DATASETS)})
 
 
