@@ -79,7 +79,8 @@ def test_a_routine_run_after_the_portal_changed_loads_builds_and_republishes(
         summary = run_pipeline(settings, portal_url=portal.url)
 
     assert summary.ok, summary.lines()
-    (load,) = summary.loads
+    load, boundaries = summary.loads
+    assert boundaries["status"] == "skipped"  # the local areas did not change
     assert load["mode"] == "incremental"
     assert load["rows_inserted"] + load["rows_updated"] > 0
     assert summary.models_built > 0
