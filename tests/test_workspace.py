@@ -29,8 +29,14 @@ def test_root_is_a_project_without_build_system_depending_on_every_member():
     root = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "build-system" not in root
     assert root["tool"]["uv"]["workspace"]["members"] == ["packages/*"]
-    assert sorted(root["project"]["dependencies"]) == sorted(f"mmds-{m}" for m in MEMBERS)
+    # the root installs mmds-ingest with its fake-portal extra (`mmds run --sample`, the tests)
+    names = sorted(dependency.split("[")[0] for dependency in root["project"]["dependencies"])
+    assert names == sorted(f"mmds-{m}" for m in MEMBERS)
     assert all(root["tool"]["uv"]["sources"][f"mmds-{m}"] == {"workspace": True} for m in MEMBERS)
+    # the workspace's sources are declared once, at the root (issue 14)
+    for member in MEMBERS:
+        project = tomllib.loads((ROOT / "packages" / member / "pyproject.toml").read_text())
+        assert "sources" not in project.get("tool", {}).get("uv", {}), member
     assert (ROOT / ".python-version").read_text().strip() == "3.11"
 
 

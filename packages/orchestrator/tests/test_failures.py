@@ -107,11 +107,6 @@ def test_a_portal_that_cannot_answer_fails_the_run_with_one_line_and_changes_not
     assert fingerprint(published_copy) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mmds-ingest still quotes the page it received; it will show a short excerpt "
-    "(NotAPortalError, CONTRACT-P2 A1). Integrator: remove this mark once it does.",
-)
 def test_a_site_that_is_not_a_portal_is_not_quoted_as_raw_html(
     published_copy, run_env, not_a_portal
 ):
@@ -141,11 +136,6 @@ def test_a_corrupt_warehouse_fails_the_run_and_v_shows_the_traceback(
     assert "Traceback" in verbose.stdout + verbose.stderr or "Stack Trace" in verbose.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`--full-refresh` moving a corrupt warehouse aside is mmds-ingest's (CONTRACT-P2 A1). "
-    "Integrator: remove this mark once it does.",
-)
 def test_full_refresh_rebuilds_a_corrupt_warehouse(published_copy, run_env, portal_options):
     (published_copy / "warehouse.duckdb").write_bytes(b"not a DuckDB file " * 1000)
     with FakePortal(**portal_options) as portal:

@@ -25,7 +25,8 @@ def test_an_incremental_run_after_deletions_removes_them_from_bronze(data_dir):
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from bronze.service_requests").fetchone() == (total,)
         loads = con.execute(
-            "select mode, rows_deleted from bronze._loads order by finished_at"
+            "select mode, rows_deleted from bronze._loads"
+            " where dataset = '3-1-1-service-requests' order by finished_at"
         ).fetchall()
     assert [mode for mode, _ in loads] == ["full", "incremental"]
     assert loads[-1][1] >= deleted

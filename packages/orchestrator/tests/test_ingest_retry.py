@@ -53,9 +53,9 @@ def test_a_portal_that_stays_down_fails_the_step_once_without_a_dagster_retry(
     assert "\n" not in description
 
 
-def test_a_permanent_portal_error_fails_at_once_with_the_librarys_message(data_dir, monkeypatch):
-    monkeypatch.setenv("MMDS_DATASET_ID", "no-such-dataset")
+def test_a_permanent_portal_error_fails_at_once_with_the_librarys_message(data_dir):
     with FakePortal(rows=100, seed=1) as portal, open_instance(data_dir / "dagster_home") as dg:
+        portal.inject("server_error", times=None, statuses=(403,))  # a 4xx: waiting fixes nothing
         result = materialize(
             [ingest_portal], run_config=_config(portal.url), instance=dg, raise_on_error=False
         )
@@ -65,7 +65,7 @@ def test_a_permanent_portal_error_fails_at_once_with_the_librarys_message(data_d
     (failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
     description = failure.step_failure_data.user_failure_data.description
     assert description.startswith("ingest failed: ")
-    assert "HTTP 404" in description
+    assert "HTTP 403" in description
 
 
 def test_a_warehouse_locked_by_another_process_is_tried_once_more_later(data_dir):

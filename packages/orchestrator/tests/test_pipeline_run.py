@@ -22,7 +22,10 @@ runner = CliRunner()
 def test_first_run_loads_builds_checks_and_publishes(two_runs, sample_rows, query):
     assert two_runs.first.exit_code == 0, two_runs.first.output
     output = two_runs.first.output
-    assert f"loads      full load, {sample_rows:,} received: {sample_rows:,} inserted" in output
+    requests = (
+        f"3-1-1-service-requests: full load, {sample_rows:,} received: {sample_rows:,} inserted"
+    )
+    assert f"loads      {requests}" in output
     assert "published  20" in output
     serving = two_runs.data_dir / "serving.duckdb"
     gold = query(serving, "select count(*) from gold.fct_service_requests")
@@ -40,7 +43,7 @@ def test_first_run_loads_builds_checks_and_publishes(two_runs, sample_rows, quer
 def test_a_run_on_an_unchanged_portal_skips_dbt_and_publish_and_says_so(two_runs, query):
     assert two_runs.second.exit_code == 0, two_runs.second.output
     output = two_runs.second.output
-    assert "loads      skipped, the portal has not changed" in output
+    assert "loads      3-1-1-service-requests: skipped, the portal has not changed" in output
     assert "models     0 built" in output
     assert "skipped    dbt and publish: bronze unchanged, and dbt is up to date" in output
     assert "published  no, serving.duckdb is as it was" in output
@@ -76,7 +79,8 @@ def test_a_routine_run_after_the_portal_changed_loads_builds_and_republishes(
         summary = run_pipeline(settings, portal_url=portal.url)
 
     assert summary.ok, summary.lines()
-    (load,) = summary.loads
+    load, boundaries = summary.loads
+    assert boundaries["status"] == "skipped"  # the local areas did not change
     assert load["mode"] == "incremental"
     assert load["rows_inserted"] + load["rows_updated"] > 0
     assert summary.models_built > 0

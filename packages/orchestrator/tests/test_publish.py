@@ -33,9 +33,11 @@ def _warehouse(path, requests: int) -> None:
         con.execute("create schema if not exists gold")
         con.execute(
             "create or replace table bronze._loads as select * from (values "
-            "('load-1', timestamptz '2026-11-01 00:00:00+00', $url, 4), "
-            "('load-2', timestamptz '2026-11-02 00:00:00+00', $url, 5)"
-            ") t(load_id, finished_at, source_url, rows_flagged)",
+            "('load-1', '3-1-1-service-requests', timestamptz '2026-11-01 00:00:00+00', $url, 4), "
+            "('load-2', '3-1-1-service-requests', timestamptz '2026-11-02 00:00:00+00', $url, 5), "
+            # a later load of another dataset: the newest load is the requests'
+            "('boundaries', 'local-area-boundary', timestamptz '2026-11-02 00:01:00+00', $url, 0)"
+            ") t(load_id, dataset, finished_at, source_url, rows_flagged)",
             {"url": f"{PORTAL}/api/explore/v2.1/catalog/datasets/x"},
         )
         con.execute(
@@ -71,6 +73,7 @@ def test_publish_copies_gold_and_writes_the_meta_tables(tmp_path):
         "select load_id, source_last_modified_at, portal_url, is_sample from meta.publish",
     ) == [("load-2", datetime(2026, 11, 3, 12, tzinfo=UTC), PORTAL, False)]
     assert _query(serving, "select load_id, rows_flagged from meta.loads order by 1") == [
+        ("boundaries", 0),
         ("load-1", 4),
         ("load-2", 5),
     ]
@@ -102,7 +105,7 @@ def test_the_file_holds_exactly_what_it_declares_in_meta_serving_contract(tmp_pa
     assert sorted(written) == sorted(declared)
     assert _query(serving, "select is_sample from meta.publish") == [(True,)]
     # a warehouse whose _loads predates a declared column publishes it empty
-    assert _query(serving, "select distinct dataset from meta.loads") == [(None,)]
+    assert _query(serving, "select distinct bronze_count from meta.loads") == [(None,)]
 
 
 def test_a_gold_table_that_drifted_from_its_contract_is_not_published(tmp_path):

@@ -52,7 +52,11 @@ def test_a_run_off_a_terminal_prints_plain_stage_lines_and_a_summary(published, 
         "publish  done in",
     ):
         assert stage in output
-    assert re.search(r"^loads      full load, 3,017 received: 3,017 inserted, ", output, re.M)
+    assert re.search(
+        r"^loads      3-1-1-service-requests: full load, 3,017 received: 3,017 inserted, ",
+        output,
+        re.M,
+    )
     (flagged,) = query(
         serving, "select count(distinct service_request_id) from gold.fct_quarantined_requests"
     )[0]

@@ -111,8 +111,9 @@ def insert_rows(data_dir: Path, rows: Iterable[HostileRow], load_id: str) -> str
             )
             count += 1
         con.execute(
-            "insert into bronze._loads (load_id, mode, status, rows_received, rows_inserted,"
-            " started_at, finished_at) values (?, 'incremental', 'succeeded', ?, ?, ?, ?)",
+            "insert into bronze._loads (load_id, dataset, mode, status, rows_received,"
+            " rows_inserted, started_at, finished_at)"
+            " values (?, '3-1-1-service-requests', 'incremental', 'succeeded', ?, ?, ?, ?)",
             [load_id, count, count, loaded_at, loaded_at],
         )
     return key

@@ -15,7 +15,7 @@ from dagster import (
 
 from mmds_orchestrator.check_results import latest_check_results, latest_evaluations
 from mmds_orchestrator.definitions import defs
-from mmds_orchestrator.defs.ingest.assets import BRONZE_REQUESTS, RECONCILIATION
+from mmds_orchestrator.defs.ingest.assets import BRONZE_TABLES, RECONCILIATION
 from mmds_orchestrator.defs.publish.assets import PUBLISH_KEY
 from mmds_orchestrator.defs.refresh import (
     DBT_OP,
@@ -66,7 +66,7 @@ def run_pipeline(
         if not ingest.success:
             _not_run(ingest, "ingest failed")
         elif not should_stop():
-            if full_refresh or _materialized(ingest, BRONZE_REQUESTS):
+            if full_refresh or _materialized(ingest, BRONZE_TABLES):
                 reasons: list[str] | None = []
             else:
                 reasons = dbt_out_of_date(instance, models) or None
@@ -99,9 +99,8 @@ def dbt_out_of_date(instance: DagsterInstance, models: AssetsDefinition) -> list
     model older than bronze (a build that failed after a load), a dbt test never evaluated (a
     new test) or whose newest error-severity evaluation failed.
     """
-    keys = [*models.keys, BRONZE_REQUESTS]
-    latest = instance.get_latest_materialization_events(keys)
-    bronze = latest.get(BRONZE_REQUESTS)
+    latest = instance.get_latest_materialization_events([*models.keys, *BRONZE_TABLES])
+    bronze = max((latest[key].timestamp for key in BRONZE_TABLES if latest.get(key)), default=None)
     reasons = []
     for key, code_version in models.code_versions_by_key.items():
         event = latest.get(key)
@@ -109,7 +108,7 @@ def dbt_out_of_date(instance: DagsterInstance, models: AssetsDefinition) -> list
             reasons.append(f"{key.to_user_string()} was never built")
         elif event.asset_materialization.tags.get(CODE_VERSION_TAG) != code_version:
             reasons.append(f"{key.to_user_string()} changed")
-        elif bronze is not None and event.timestamp < bronze.timestamp:
+        elif bronze is not None and event.timestamp < bronze:
             reasons.append(f"{key.to_user_string()} is older than bronze")
     evaluations = latest_evaluations(instance, list(models.check_keys))
     for key in models.check_keys:
@@ -179,5 +178,5 @@ def _not_run(result: ExecuteInProcessResult, why: str) -> None:
             report(StageProgress(stage, "skipped", detail=why))
 
 
-def _materialized(result: ExecuteInProcessResult, key: AssetKey) -> bool:
-    return any(event.asset_key == key for event in result.get_asset_materialization_events())
+def _materialized(result: ExecuteInProcessResult, keys: list[AssetKey]) -> bool:
+    return any(event.asset_key in keys for event in result.get_asset_materialization_events())

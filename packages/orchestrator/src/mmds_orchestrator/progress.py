@@ -8,7 +8,8 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+
+from mmds_ingest.progress import LoadProgress
 
 PROGRESS_LOGGER = "mmds_orchestrator.progress"
 INGEST = "ingest"
@@ -57,16 +58,6 @@ def stop_listening(handler: logging.Handler) -> None:
     _logger.removeHandler(handler)
 
 
-class LoadProgressLike(Protocol):
-    """What mmds-ingest's `LoadProgress` carries (CONTRACT-P2 A3)."""
-
-    dataset: str
-    phase: str
-    rows: int
-    expected_rows: int | None
-    bytes: int
-
-
 class LoadProgressReporter:
     """A callback for mmds-ingest's `run_load(on_progress=...)`: rows and MB of those expected.
 
@@ -79,7 +70,7 @@ class LoadProgressReporter:
         self._last = 0.0
         self._phase = ""
 
-    def __call__(self, load: LoadProgressLike) -> None:
+    def __call__(self, load: LoadProgress) -> None:
         now = time.monotonic()
         with self._lock:
             if load.phase == self._phase and now - self._last < MIN_INTERVAL_SECONDS:
@@ -93,6 +84,6 @@ class LoadProgressReporter:
                 done=load.rows,
                 total=load.expected_rows,
                 unit="rows",
-                detail=f"{megabytes}{load.phase}",
+                detail=f"{load.dataset}: {megabytes}{load.phase}",
             )
         )

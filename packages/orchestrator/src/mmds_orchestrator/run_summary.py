@@ -49,8 +49,10 @@ class RunSummary:
         """The summary as printed by `mmds run` (the failure, if any, last)."""
         counts = tally(self.checks)
         failing = [f"{c.test_name} on {c.model_name}" for c in self.checks if c.status == "fail"]
+        loads = [describe_load(load) for load in self.loads] or ["none"]
         rows = [
-            ("loads", "; ".join(describe_load(load) for load in self.loads) or "none"),
+            ("loads", loads[0]),
+            *(("", load) for load in loads[1:]),  # one line per load, under the first
             ("flagged", self.quarantine),
             (
                 "models",

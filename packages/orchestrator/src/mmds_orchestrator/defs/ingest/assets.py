@@ -1,6 +1,5 @@
-"""The ingest asset: the portal's records into `bronze.service_requests` and `bronze._loads`."""
+"""The ingest asset: every portal dataset mmds-ingest declares into bronze, and `bronze._loads`."""
 
-import inspect
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,14 +20,28 @@ from dagster import (
     multi_asset,
 )
 from mmds_ingest import IngestSettings, LoadResult, errors, run_load
+from mmds_ingest.datasets import DATASETS, LOCAL_AREA_BOUNDARIES, SERVICE_REQUESTS, Dataset
 
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.refresh import INGEST_OP, IngestConfig
 from mmds_orchestrator.progress import INGEST, LoadProgressReporter, StageProgress, report
-from mmds_orchestrator.wording import describe_load, one_line
+from mmds_orchestrator.wording import one_line
 
-BRONZE_REQUESTS = AssetKey(["bronze", "service_requests"])
 BRONZE_LOADS = AssetKey(["bronze", "_loads"])
+
+
+def bronze_key(dataset: Dataset) -> AssetKey:
+    """The asset of a dataset's bronze table (`bronze/<table>`, as dbt's sources name it)."""
+    return AssetKey(["bronze", dataset.bronze_table])
+
+
+BRONZE_TABLES = [bronze_key(dataset) for dataset in DATASETS]
+BRONZE_REQUESTS = bronze_key(SERVICE_REQUESTS)
+# What each dataset's bronze table is, for readers of the asset graph.
+DESCRIPTIONS = {
+    SERVICE_REQUESTS.id: "City of Vancouver 3-1-1 requests as the portal sent them, one row each.",
+    LOCAL_AREA_BOUNDARIES.id: "The City's 22 local areas as the portal sent them, one polygon each",
+}
 RECONCILIATION_CHECK = "bronze_matches_portal_count"
 RECONCILIATION = AssetCheckKey(BRONZE_REQUESTS, RECONCILIATION_CHECK)
 
@@ -47,14 +60,18 @@ LOCKED_RETRY_SECONDS = 10
 @multi_asset(
     name=INGEST_OP,
     specs=[
-        AssetSpec(
-            BRONZE_REQUESTS,
-            description="City of Vancouver 3-1-1 requests as the portal sent them, one row each.",
-            group_name="bronze",
-            kinds={"duckdb", "python"},
-            freshness_policy=BRONZE_FRESHNESS,
-            # not materialized when a load changed nothing: dbt and publish are then skipped
-            skippable=True,
+        *(
+            AssetSpec(
+                bronze_key(dataset),
+                description=DESCRIPTIONS[dataset.id],
+                group_name="bronze",
+                kinds={"duckdb", "python"},
+                # bronze's freshness is the requests' (the boundaries change once in years)
+                freshness_policy=BRONZE_FRESHNESS if dataset == SERVICE_REQUESTS else None,
+                # not materialized when a load changed nothing: dbt and publish are then skipped
+                skippable=True,
+            )
+            for dataset in DATASETS
         ),
         AssetSpec(
             BRONZE_LOADS,
@@ -75,16 +92,49 @@ LOCKED_RETRY_SECONDS = 10
 def ingest_portal(
     context: AssetExecutionContext, config: IngestConfig
 ) -> Iterator[MaterializeResult | AssetObservation | AssetCheckResult]:
-    """Load new and changed records (or everything, with `full_refresh`) in one transaction.
+    """Load each dataset (new and changed records, or everything with `full_refresh`), each in
+    one transaction, in mmds-ingest's order; stop at the first that fails.
 
-    `bronze/service_requests` materializes only when the load changed bronze (or was full);
-    otherwise the load's metadata is recorded as an observation and Dagster skips every step
-    downstream. Bronze is reconciled with the portal's count either way. The audit row is always
-    written, so `bronze/_loads` always materializes.
+    A dataset's bronze asset materializes only when its load changed bronze (or was full);
+    otherwise the load's metadata is recorded as an observation, and when no dataset changed,
+    Dagster skips every step downstream. The requests are reconciled with the portal's count
+    either way. The audit rows are always written, so `bronze/_loads` always materializes.
     """
     report(StageProgress(INGEST, "started"))
+    settings = ingest_settings(config)
+    received = []
+    for dataset in DATASETS:
+        result = load(context, settings, dataset, full_refresh=config.full_refresh)
+        metadata = load_metadata(result)  # shown on the asset: no log line repeats it
+        received.append(f"{dataset.id} {result.rows_received:,} rows")
+        if changed_bronze(result):
+            yield MaterializeResult(asset_key=bronze_key(dataset), metadata=metadata)
+        else:
+            context.log.info(f"{dataset.id}: bronze is unchanged.")
+            yield AssetObservation(
+                asset_key=bronze_key(dataset), metadata={**metadata, "skipped": True}
+            )
+        if dataset == SERVICE_REQUESTS:
+            yield reconciliation(result)
+    report(StageProgress(INGEST, "finished", detail=f"received {', '.join(received)}"))
+    yield MaterializeResult(asset_key=BRONZE_LOADS, metadata={"datasets": len(DATASETS)})
+
+
+def load(
+    context: AssetExecutionContext, settings: IngestSettings, dataset: Dataset, full_refresh: bool
+) -> LoadResult:
+    """One load by `mmds_ingest.run_load`, its progress reported to `mmds run`'s console.
+
+    mmds-ingest retries what waiting can fix within its own budget, so a failed load fails the
+    step, except once, a little later, when another process held the warehouse's write lock.
+    """
     try:
-        result = load(ingest_settings(config), full_refresh=config.full_refresh)
+        return run_load(
+            settings,
+            dataset=dataset,
+            full_refresh=full_refresh,
+            on_progress=LoadProgressReporter(),
+        )
     except errors.WarehouseLockedError as error:
         if context.retry_number == 0:
             report(StageProgress(INGEST, "progress", detail=f"{one_line(str(error))}; retrying"))
@@ -94,29 +144,6 @@ def ingest_portal(
         raise _failed(str(error)) from error
     except Exception as error:  # not classified by mmds-ingest: its type says more than nothing
         raise _failed(f"{type(error).__name__}: {error}") from error
-    metadata = load_metadata(result)  # shown on the asset: no log line repeats it
-    if changed_bronze(result):
-        yield MaterializeResult(asset_key=BRONZE_REQUESTS, metadata=metadata)
-    else:
-        context.log.info("Bronze is unchanged: dbt and publish have nothing to do.")
-        yield AssetObservation(asset_key=BRONZE_REQUESTS, metadata={**metadata, "skipped": True})
-    yield reconciliation(result)
-    report(StageProgress(INGEST, "finished", detail=describe_load(metadata)))
-    yield MaterializeResult(
-        asset_key=BRONZE_LOADS,
-        metadata={key: metadata[key] for key in ("load_id", "mode", "status") if key in metadata},
-    )
-
-
-def load(settings: IngestSettings, full_refresh: bool) -> LoadResult:
-    """One load by `mmds_ingest.run_load`, reporting its progress where mmds-ingest offers it.
-
-    Seam: mmds-ingest is gaining `on_progress` (CONTRACT-P2 A3); until every installed version
-    has it, the callback is passed only when `run_load` accepts it.
-    """
-    if "on_progress" in inspect.signature(run_load).parameters:
-        return run_load(settings, full_refresh=full_refresh, on_progress=LoadProgressReporter())
-    return run_load(settings, full_refresh=full_refresh)
 
 
 def _failed(message: str) -> Failure:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+from mmds_ingest.datasets import SERVICE_REQUESTS
 
 from mmds_orchestrator.defs.publish.contract import (
     GOLD,
@@ -169,7 +170,9 @@ def _write(
         [[c.schema_name, c.table_name, c.column_name, c.data_type] for c in contract],
     )
     load = connection.execute(
-        "select load_id, source_url from warehouse.bronze._loads order by finished_at desc limit 1"
+        "select load_id, source_url from warehouse.bronze._loads where dataset = ?"
+        " order by finished_at desc limit 1",
+        [SERVICE_REQUESTS.id],
     ).fetchone()
     newest = connection.execute("select max(last_modified_at) from gold.fct_service_requests")
     record = PublishRecord(

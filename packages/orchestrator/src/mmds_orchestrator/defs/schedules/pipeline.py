@@ -9,7 +9,7 @@ from dagster import (
     definitions,
 )
 
-from mmds_orchestrator.defs.ingest.assets import BRONZE_LOADS, BRONZE_REQUESTS, RECONCILIATION
+from mmds_orchestrator.defs.ingest.assets import BRONZE_LOADS, BRONZE_TABLES, RECONCILIATION
 from mmds_orchestrator.defs.refresh import refresh_run_config
 from mmds_orchestrator.settings import PipelineSettings
 
@@ -17,13 +17,13 @@ PIPELINE_JOB = "mmds_pipeline"
 INGEST_JOB = "mmds_ingest"
 REBUILD_JOB = "mmds_rebuild"
 
-BRONZE = AssetSelection.assets(BRONZE_REQUESTS, BRONZE_LOADS)
+BRONZE = AssetSelection.assets(*BRONZE_TABLES, BRONZE_LOADS)
 # The ingest step alone: bronze and its reconciliation, without dbt's tests of its sources.
 INGEST = BRONZE.without_checks() | AssetSelection.checks(RECONCILIATION)
 # Everything downstream of ingest, with dbt's tests of its sources (checks on bronze's assets):
 # dagster-dbt then builds its whole selection instead of a subset.
 AFTER_INGEST = (AssetSelection.all() - BRONZE) | (
-    AssetSelection.checks_for_assets(BRONZE_REQUESTS, BRONZE_LOADS)
+    AssetSelection.checks_for_assets(*BRONZE_TABLES, BRONZE_LOADS)
     - AssetSelection.checks(RECONCILIATION)
 )
 

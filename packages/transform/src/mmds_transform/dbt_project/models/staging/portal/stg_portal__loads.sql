@@ -1,9 +1,11 @@
--- One row per committed load of bronze (its audit table), renamed.
+-- One row per committed load of the service requests (bronze's audit table), renamed.
 with
 
 source as (
 
     select * from {{ source('portal', '_loads') }}
+    -- the audit table records every dataset's loads; the newest load is the requests'
+    where dataset = '3-1-1-service-requests'
 
 ),
 
