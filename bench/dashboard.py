@@ -1,8 +1,8 @@
 """Benchmark: the dashboard on a 1M-request serving file, on the server and in a browser.
 
 Builds its serving file as a user does, `mmds run --sample` of N generated requests (default
-1,000,000; `tests/published_serving.publish_sample`, which loads the local-area boundaries first),
-unless `--serving-file` names one already published.
+1,000,000; `tests/published_serving.publish_sample`), unless `--serving-file` names one already
+published.
 
 Server side: per page, what one uncached rerun costs on the server: the publish check plus a
 fresh read-only connection running the page's queries. Filter scenarios rotate (default 90

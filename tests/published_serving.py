@@ -60,24 +60,8 @@ def _run(command: list[str], env: dict[str, str]) -> None:
         )
 
 
-def load_boundaries(data_dir: Path) -> None:
-    """Load the local-area boundaries into the warehouse from a fake portal (the real 22).
-
-    `mmds run` does not load the `local-area-boundary` dataset yet, and dbt stops without it;
-    once it does, this load changes nothing that run would not.
-    """
-    from mmds_ingest.fake_portal import FakePortal
-
-    with FakePortal(rows=1) as portal:
-        _run(
-            ["mmds-ingest", "load", "--dataset", "local-area-boundary"],
-            _environment(data_dir, portal.url),
-        )
-
-
 def publish_sample(data_dir: Path, rows: int, seed: int = 311) -> Path:
     """`mmds run --sample` of `rows` generated requests into `data_dir`; the serving file."""
-    load_boundaries(data_dir)
     env = _environment(data_dir, None) | {
         "MMDS_SAMPLE_ROWS": str(rows),
         "MMDS_SAMPLE_SEED": str(seed),
@@ -95,7 +79,6 @@ def publish_twice(folder: Path) -> PublishedServing:
     data_dir = folder / "data"
     with FakePortal(rows=ROWS, seed=SEED, start=START, hostile=True) as portal:
         env = _environment(data_dir, portal.url)
-        _run(["mmds-ingest", "load", "--dataset", "local-area-boundary"], env)
         _run(["mmds", "run"], env)
         first = shutil.copy2(data_dir / "serving.duckdb", folder / "first.duckdb")
         stamp = portal.now.replace(microsecond=0).isoformat()
