@@ -1,14 +1,15 @@
 """Benchmark: the dashboard on a 1M-request serving file, on the server and in a browser.
 
-Builds a synthetic serving file matching the contract (`mmds_dashboard.synthetic`, with the real
-local-area boundaries; no pipeline needed) unless `--serving-file` names a real one.
+Builds its serving file as a user does, `mmds run --sample` of N generated requests (default
+1,000,000; `tests/published_serving.publish_sample`), unless `--serving-file` names one already
+published.
 
 Server side: per page, what one uncached rerun costs on the server: the publish check plus a
 fresh read-only connection running the page's queries. Filter scenarios rotate (default 90
 days, the whole history, one area and channel). `<page>_p50_ms` / `<page>_p95_ms` (wall clock)
-and `<page>_cpu_p50_ms`; and for a copy of the file without the gold aggregates
-(`<page>_fact_p50_ms`, `<page>_fact_cpu_p50_ms`: every count from the fact, as before the pages
-read the aggregates).
+and `<page>_cpu_p50_ms`; and the same pages with every count taken from the fact by the same
+definition (`<page>_fact_p50_ms`, `<page>_fact_cpu_p50_ms`: as before the pages read the
+aggregates).
 
 Browser (Debian's Chromium, as a person feels it): the dashboard and Streamlit's own floor (a
 page with a title and one Altair chart, served by the same command) run side by side; each of
@@ -30,27 +31,26 @@ import argparse
 import importlib.util
 import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
+from unittest import mock
 
-import duckdb
 from mmds_dashboard import health, queries
 from mmds_dashboard.filters import Filters, default_filters
 from mmds_dashboard.launch import streamlit_command
 from mmds_dashboard.serving import publish_connection, publish_marker, read_only_connection
-from mmds_dashboard.synthetic import SyntheticSpec, write_synthetic_serving_file
 
 TARGET_MS = 300
 TARGET_FLOOR_RATIO = 1.3
 TARGET_FIRST_VISIT_S = 3.0
-DRIVER = Path(__file__).parents[1] / "packages/dashboard/scripts/screenshots.py"
+ROOT = Path(__file__).parents[1]
+DRIVER = ROOT / "packages/dashboard/scripts/screenshots.py"
+PUBLISHER = ROOT / "tests/published_serving.py"
 FLOOR_APP = '''"""Streamlit's floor: a title and one Altair chart."""
 import altair as alt
 import pandas as pd
@@ -62,13 +62,17 @@ st.altair_chart(alt.Chart(frame).mark_line().encode(x="day:Q", y="requests:Q"), 
 '''
 
 
-def _driver():
-    """The browser driver shared with the tests and the screenshots."""
-    spec = importlib.util.spec_from_file_location("dashboard_screenshots", DRIVER)
+def _module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _driver():
+    """The browser driver shared with the tests and the screenshots."""
+    return _module("dashboard_screenshots", DRIVER)
 
 
 def _pages(path: Path) -> dict[str, Callable[[Filters], object]]:
@@ -127,17 +131,16 @@ def server_side(path: Path, repeats: int, suffix: str = "") -> dict[str, object]
     return result
 
 
-def without_aggregates(path: Path, folder: Path) -> Path:
-    """A copy of the serving file without the gold aggregates: the pages count from the fact."""
-    copy = folder / "serving-without-aggregates.duckdb"
-    shutil.copyfile(path, copy)
-    con = duckdb.connect(str(copy))
-    try:
-        con.execute("DROP TABLE IF EXISTS gold.agg_requests_daily")
-        con.execute("DROP TABLE IF EXISTS gold.agg_resolution_times")
-    finally:
-        con.close()
-    return copy
+def fact_only(path: Path, repeats: int) -> dict[str, object]:
+    """`server_side` with every count from the fact, as before the pages read the aggregates."""
+    prepare = queries.source
+
+    def fact_source(con, filters: Filters) -> queries.Source:
+        prepare(con, filters)  # creates the connection's macros
+        return queries.Source(aggregates=False)
+
+    with mock.patch.object(queries, "source", fact_source):
+        return server_side(path, repeats, "_fact")
 
 
 def browser(path: Path, visits: int, folder: Path) -> dict[str, object]:
@@ -207,15 +210,10 @@ def main() -> None:
         build_s = None
         if path is None:
             started = time.perf_counter()
-            spec = SyntheticSpec(
-                requests=args.requests,
-                first_date=date(2022, 1, 1),
-                boundaries=_driver().BOUNDARIES,
-                is_sample=True,
-            )
-            path = write_synthetic_serving_file(folder / "serving.duckdb", spec)
+            publisher = _module("published_serving", PUBLISHER)
+            path = publisher.publish_sample(folder / "data", args.requests)
             build_s = round(time.perf_counter() - started, 1)
-            print(f"built {path} with {args.requests:,} requests in {build_s} s", flush=True)
+            print(f"mmds run --sample published {args.requests:,} requests in {build_s} s")
 
         started = time.perf_counter()
         _options(path)
@@ -231,7 +229,7 @@ def main() -> None:
             "filter_options_ms": round(options_ms, 1),
         }
         result.update(server_side(path, args.repeats))
-        result.update(server_side(without_aggregates(path, folder), args.repeats, "_fact"))
+        result.update(fact_only(path, args.repeats))
         result["target_ms"] = TARGET_MS
         result["all_pages_within_target"] = all(
             result[f"{name}_p95_ms"] <= TARGET_MS for name in _pages(path)

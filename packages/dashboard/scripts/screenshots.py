@@ -3,14 +3,16 @@ benchmark's browser figures and the README screenshots.
 
     uv run python packages/dashboard/scripts/screenshots.py [--serving-file PATH] [--out DIR]
 
-Without `--serving-file` it serves a synthetic serving file (`mmds_dashboard.synthetic`, as the
-tests do, with the real local-area boundaries). Writes two PNGs per page into `--out` (default:
-the package's docs/ folder): `<page>.png` at 1400 px wide and `<page>-phone.png` at 390 px.
+Without `--serving-file` it serves what `mmds run --sample` publishes from `--requests`
+generated requests (default 1,000,000; the root `tests/published_serving.py` runs it). Writes two
+PNGs per page into `--out` (default: the package's docs/ folder): `<page>.png` at 1400 px wide
+and `<page>-phone.png` at 390 px.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import signal
 import socket
@@ -22,7 +24,6 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,10 +39,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 REPOSITORY = Path(__file__).resolve().parents[3]
-# The real boundaries, committed as the fake portal's data (read by path: no package import).
-BOUNDARIES = (
-    REPOSITORY / "packages/ingest/src/mmds_ingest/fake_portal/data/local-area-boundary.geojson"
-)
+PUBLISHER = REPOSITORY / "tests/published_serving.py"  # read by path: no package import
 # url path (the default page lives at the root), title shown on the page
 PAGES = {
     "": "Vancouver 3-1-1 requests",
@@ -267,30 +265,27 @@ def _coloured_pixels(png: bytes) -> int:
     return sum(1 for r, g, b in image.get_flattened_data() if max(r, g, b) - min(r, g, b) > 40)
 
 
-def synthetic_file(path: Path, requests: int) -> Path:
-    """A synthetic serving file of `requests` requests since 2022 with the real boundaries,
-    marked as sample data."""
-    from mmds_dashboard.synthetic import SyntheticSpec, write_synthetic_serving_file
-
-    spec = SyntheticSpec(
-        requests=requests, first_date=date(2022, 1, 1), boundaries=BOUNDARIES, is_sample=True
-    )
-    return write_synthetic_serving_file(path, spec)
+def sample_file(data_dir: Path, requests: int) -> Path:
+    """The serving file `mmds run --sample` publishes from `requests` generated requests."""
+    spec = importlib.util.spec_from_file_location("published_serving", PUBLISHER)
+    publisher = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(publisher)
+    return publisher.publish_sample(data_dir, requests)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Screenshot every dashboard page.")
-    parser.add_argument("--serving-file", type=Path, help="serve this file (default: synthetic)")
     parser.add_argument(
-        "--requests", type=int, default=1_000_000, help="size of the synthetic file (default 1M)"
+        "--serving-file", type=Path, help="serve this file (default: `mmds run --sample`)"
+    )
+    parser.add_argument(
+        "--requests", type=int, default=1_000_000, help="requests of the sample (default 1M)"
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "docs")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="dashboard-screenshots-") as scratch:
-        serving_file = args.serving_file or synthetic_file(
-            Path(scratch) / "serving.duckdb", args.requests
-        )
+        serving_file = args.serving_file or sample_file(Path(scratch) / "data", args.requests)
         with (
             serve(serving_file, Path(scratch) / "server.log") as server,
             chromium() as browser,

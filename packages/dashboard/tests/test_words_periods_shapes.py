@@ -11,7 +11,6 @@ from io import StringIO
 
 import pandas as pd
 import pytest
-from mmds_dashboard import charts
 from mmds_dashboard.filters import FilterOptions, Filters
 from mmds_dashboard.formatting import (
     change,
@@ -194,39 +193,17 @@ def test_csv_keeps_every_value_and_defuses_spreadsheet_formulas() -> None:
     assert list(back["Requests opened"]) == [3, -1, 0, 12]
 
 
-def test_every_chart_is_valid_vega_lite(serving_file) -> None:
-    """Pages skip Altair's validation for speed; every chart they draw is validated here."""
-    from mmds_dashboard import health, queries
-    from mmds_dashboard.filters import default_filters
-    from mmds_dashboard.serving import read_only_connection
+def test_quality_codes_read_as_words() -> None:
+    from mmds_dashboard.quality_words import field_label, reason_label, treatment_label
 
-    with read_only_connection(serving_file) as con:
-        options = queries.filter_options(con)
-        filters = default_filters(options)
-        overview = queries.load_overview(con, filters, options.partial_day)
-        places = queries.load_neighbourhoods(
-            con, Filters(filters.start, filters.end, areas=("Kitsilano",)), options.partial_day
-        )
-        types = queries.load_request_types(con, filters, options.partial_day)
-        loads = health.load_history(con)
-        shapes = area_shapes(queries.area_boundaries(con))
-    areas = places.areas.assign(change=0.1)
-    figures = [
-        charts.opened_closed_chart(overview.series, "day"),
-        charts.ranked_bars(types.departments, "department", "opened", "Requests", label_title="D"),
-        charts.resolution_chart(types.resolution),
-        charts.load_history_chart(loads),
-        charts.area_map(areas, shapes, "requests", (), None, None),
-        charts.area_map(
-            areas,
-            shapes,
-            "change",
-            ("Kitsilano",),
-            zoom_frame(shapes, ["Kitsilano"]),
-            places.points,
-        ),
-    ]
-    for figure in figures:
-        figure.chart.to_dict(validate=True)
-        spec = figure.spec()
-        assert set(figure.datasets) <= set(spec["datasets"])
+    assert reason_label("unknown_status") == "Unknown status"
+    assert reason_label("unknown_local_area") == "Unknown local area"
+    assert reason_label("service_request_open_timestamp_in_future") == "Opening time in the future"
+    assert reason_label("address_formula_like") == "Address looks like a spreadsheet formula"
+    assert reason_label("last_modified_timestamp_before_first_year") == (
+        "Last change time before the dataset's first year"
+    )
+    assert reason_label("exact_duplicate") == "Exact duplicate of another request"
+    assert reason_label("a_code_from_a_newer_version") == "A code from a newer version"
+    assert field_label("closure_reason") == "Closure reason"
+    assert treatment_label("mapped_to_other") == "Counted as Other"

@@ -28,6 +28,8 @@ CURRENT_COLOUR = "#4c78a8"
 BASE_COLOUR = "#e6e6e6"
 POINT_COLOUR = "#d62728"
 MAP_HEIGHT = 460
+FLAGGED_PLOT_HEIGHT = 260  # the bars and the axes
+LEGEND_LINE = 22
 Measure = Literal["requests", "change"]
 MAP_SELECTION = "area"
 
@@ -187,7 +189,18 @@ def load_history_chart(loads: pd.DataFrame) -> Figure:
     not hide the incremental ones), coloured by status."""
     frame = loads.assign(
         started=loads["started_at"].dt.tz_convert("America/Vancouver").dt.tz_localize(None)
-    )[["started", "load_id", "mode", "status", "rows_received", "rows_inserted", "rows_updated"]]
+    )[
+        [
+            "started",
+            "load_id",
+            "dataset",
+            "mode",
+            "status",
+            "rows_received",
+            "rows_inserted",
+            "rows_updated",
+        ]
+    ]
     axis_title = f"Load started ({PACIFIC_NAME})"
     chart = (
         alt.Chart(_data("loads"))
@@ -210,8 +223,10 @@ def load_history_chart(loads: pd.DataFrame) -> Figure:
                 scale=alt.Scale(domain=["succeeded", "skipped"], range=[CLOSED_COLOUR, "#9e9e9e"]),
                 legend=alt.Legend(orient="top", title=None),
             ),
+            shape=alt.Shape("dataset:N", title=None, legend=alt.Legend(orient="bottom")),
             tooltip=[
                 alt.Tooltip("load_id:N", title="Load"),
+                alt.Tooltip("dataset:N", title="Dataset"),
                 alt.Tooltip(
                     "utcyearmonthdatehoursminutes(started):T",
                     title=axis_title,
@@ -227,6 +242,39 @@ def load_history_chart(loads: pd.DataFrame) -> Figure:
         .properties(height=240)
     )
     return Figure(chart, {"loads": frame})
+
+
+def flagged_chart(flagged: pd.DataFrame) -> Figure:
+    """Flagged requests per Pacific day of the load that flagged them, stacked by reason
+    (`reason`: the reason in words)."""
+    chart = (
+        alt.Chart(_data("flagged"))
+        .mark_bar()
+        .encode(
+            # Ordinal days: one bar per day with loads, however few (a time axis of one day
+            # has no width to draw a bar in).
+            x=alt.X(
+                "utcyearmonthdate(day):O",
+                title=f"Loaded on ({PACIFIC_NAME})",
+                axis=alt.Axis(format="%b %d, %Y", labelAngle=0, labelOverlap=True),
+            ),
+            y=alt.Y("requests:Q", title="Flagged requests", axis=alt.Axis(format=",d")),
+            color=alt.Color(
+                "reason:N",
+                title="Reason",
+                scale=alt.Scale(scheme="tableau20"),  # up to 20 reasons, each its own colour
+                legend=alt.Legend(orient="bottom", columns=1, labelLimit=320),
+            ),
+            tooltip=[
+                alt.Tooltip("utcyearmonthdate(day):T", title="Loaded on", format="%Y-%m-%d"),
+                alt.Tooltip("reason:N", title="Reason"),
+                alt.Tooltip("requests:Q", format=",", title="Requests"),
+            ],
+        )
+        # The legend (one line per reason) is drawn inside the chart's height.
+        .properties(height=FLAGGED_PLOT_HEIGHT + LEGEND_LINE * flagged["reason"].nunique())
+    )
+    return Figure(chart, {"flagged": flagged[["day", "reason", "requests"]]})
 
 
 _MAP_COLUMNS = (

@@ -1,5 +1,6 @@
-"""The queries behind Data health: what was loaded when, rows per layer, quality flags, dbt
-tests. Everything here describes the whole publish; the filters do not apply."""
+"""The queries behind Data health: what was loaded when and how it reconciled, rows per layer,
+the quarantine and the new values the City sent, quality flags, checks. Everything here
+describes the whole publish; the filters do not apply."""
 
 from __future__ import annotations
 
@@ -8,42 +9,29 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from mmds_dashboard.queries import Publish, column_names, publish_info, table_exists
+from mmds_dashboard.queries import Publish, publish_info
 
-_LOAD_COLUMNS = (
-    "load_id",
-    "started_at",
-    "finished_at",
-    "mode",
-    "status",
-    "rows_received",
-    "rows_inserted",
-    "rows_updated",
-    "rows_unchanged",
-    "rows_deleted",
-    "rows_flagged",
-    "portal_total_count",
-    "message",
-)
+REQUESTS_DATASET = "3-1-1-service-requests"
+
+_LOADS_SQL = """
+SELECT load_id, dataset, started_at, finished_at, mode, status, rows_received, rows_inserted,
+       rows_updated, rows_deleted, rows_flagged, portal_total_count, bronze_count,
+       reconciliation, message, epoch(finished_at) - epoch(started_at) AS seconds
+FROM meta.loads
+ORDER BY started_at DESC
+"""
 
 
 def load_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every published load, newest first, with its duration in seconds (empty if the audit
-    table was not published; columns an older publish lacks read as empty)."""
-    if not table_exists(con, "meta", "loads"):
-        return pd.DataFrame(columns=[*_LOAD_COLUMNS, "seconds"])
-    present = column_names(con, "meta", "loads")
-    selected = ", ".join(c if c in present else f"NULL AS {c}" for c in _LOAD_COLUMNS)
-    return con.execute(
-        f"SELECT {selected}, epoch(finished_at) - epoch(started_at) AS seconds "  # noqa: S608 (fixed names)
-        "FROM meta.loads ORDER BY started_at DESC"
-    ).df()
+    """Every published load of every dataset, newest first, with its duration in seconds
+    (a load an older warehouse recorded without a dataset was of the requests)."""
+    frame = con.execute(_LOADS_SQL).df()
+    frame["dataset"] = frame["dataset"].fillna(REQUESTS_DATASET)
+    return frame
 
 
 def layer_row_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Rows per table of each layer (empty if not published)."""
-    if not table_exists(con, "meta", "layer_row_counts"):
-        return pd.DataFrame(columns=["layer", "table_name", "row_count"])
+    """Rows per table of each layer."""
     return con.execute(
         "SELECT layer, table_name, row_count FROM meta.layer_row_counts "
         "ORDER BY CASE layer WHEN 'bronze' THEN 0 WHEN 'silver' THEN 1 WHEN 'gold' THEN 2 "
@@ -51,14 +39,57 @@ def layer_row_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def dbt_test_results(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
-    """dbt test outcomes of the build that made gold, failures first; None if not published."""
-    if not table_exists(con, "meta", "test_results"):
-        return None
+def dbt_test_results(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The checks' newest outcomes (dbt tests and the reconciliation), failures first."""
     return con.execute(
         "SELECT status, test_name, model_name, failures FROM meta.test_results "
         "ORDER BY CASE status WHEN 'fail' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END, test_name"
     ).df()
+
+
+# Flagged requests per reason and Pacific day of the load that flagged them (the quarantine).
+_FLAGGED_BY_DAY_SQL = """
+SELECT CAST(timezone('America/Vancouver', loaded_at) AS DATE) AS day, quality_reason,
+       count(DISTINCT service_request_id) AS requests
+FROM gold.fct_quarantined_requests
+GROUP BY ALL
+ORDER BY day, quality_reason
+"""
+_FLAGGED_BY_REASON_SQL = """
+SELECT quality_reason, any_value(treatment) AS treatment,
+       count(DISTINCT service_request_id) AS requests
+FROM gold.fct_quarantined_requests
+GROUP BY ALL
+ORDER BY requests DESC, quality_reason
+"""
+_NEW_VALUES_SQL = """
+SELECT field_name, field_value, request_count, first_loaded_at
+FROM gold.agg_new_domain_values
+ORDER BY first_loaded_at DESC, field_name, field_value
+"""
+
+
+def flagged_by_day(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Quarantined requests per Pacific day of the load that flagged them, per reason."""
+    return con.execute(_FLAGGED_BY_DAY_SQL).df()
+
+
+def flagged_by_reason(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Quarantined requests per reason: how many, and what gold does with them."""
+    return con.execute(_FLAGGED_BY_REASON_SQL).df()
+
+
+def flagged_requests(con: duckdb.DuckDBPyConnection) -> int:
+    """Requests carrying at least one quality reason."""
+    row = con.execute(
+        "SELECT count(DISTINCT service_request_id) FROM gold.fct_quarantined_requests"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def new_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The values outside the known domains the City started sending, newest first."""
+    return con.execute(_NEW_VALUES_SQL).df()
 
 
 _QUALITY_SQL = """
@@ -84,7 +115,7 @@ UNPIVOT (requests FOR flag IN (flagged, closed_before_opened, without_location, 
                                deprecated_type, open_over_90_days))
 """
 QUALITY_FLAG_LABELS = {
-    "flagged": "Flagged by ingest quality checks",
+    "flagged": "With any quality flag",
     "closed_before_opened": "Closed before opened",
     "without_location": "Without a location",
     "unknown_area": "Without a local area",
@@ -107,8 +138,12 @@ class DataHealthData:
     publish: Publish
     loads: pd.DataFrame
     layers: pd.DataFrame
-    tests: pd.DataFrame | None
+    tests: pd.DataFrame
     quality: pd.DataFrame
+    flagged_by_day: pd.DataFrame
+    flagged_by_reason: pd.DataFrame
+    flagged_requests: int
+    new_values: pd.DataFrame
 
 
 def load_data_health(con: duckdb.DuckDBPyConnection) -> DataHealthData:
@@ -119,4 +154,14 @@ def load_data_health(con: duckdb.DuckDBPyConnection) -> DataHealthData:
         layers=layer_row_counts(con),
         tests=dbt_test_results(con),
         quality=quality_flags(con),
+        flagged_by_day=flagged_by_day(con),
+        flagged_by_reason=flagged_by_reason(con),
+        flagged_requests=flagged_requests(con),
+        new_values=new_values(con),
     )
+
+
+def last_loads(loads: pd.DataFrame) -> pd.DataFrame:
+    """The newest load of each dataset, the requests first: what its reconciliation found."""
+    newest = loads.sort_values("started_at", ascending=False).drop_duplicates("dataset")
+    return newest.sort_values("dataset", key=lambda d: d != REQUESTS_DATASET, kind="stable")

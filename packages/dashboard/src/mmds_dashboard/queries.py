@@ -129,33 +129,12 @@ class Source:
         return sql.replace("{backlog}", backlog)
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    """Whether the serving file holds `schema.table`."""
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
-
-
-def column_names(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
-    """The columns of `schema.table` (empty if there is no such table)."""
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return {row[0] for row in rows}
-
-
 def source(con: duckdb.DuckDBPyConnection, filters: Filters) -> Source:
     """Prepare the connection's macros and choose where per-day counts come from: the
-    aggregate when it is published and no channel or department filter is set."""
+    aggregate unless a channel or department filter is set."""
     con.execute(_MACROS)
-    published = table_exists(con, "gold", "agg_requests_daily")
-    if published:
-        con.execute(_AGGREGATE_MACROS)
-    return Source(aggregates=published and not filters.departments and not filters.channels)
+    con.execute(_AGGREGATE_MACROS)
+    return Source(aggregates=not filters.departments and not filters.channels)
 
 
 def _run(
@@ -235,11 +214,9 @@ class Publish:
 
 
 def publish_info(con: duckdb.DuckDBPyConnection) -> Publish:
-    """The newest row of `meta.publish` (columns a publish did not write yet read as unknown)."""
-    present = column_names(con, "meta", "publish")
-    optional = [c if c in present else f"NULL AS {c}" for c in ("portal_url", "is_sample")]
+    """The newest row of `meta.publish`."""
     row = con.execute(
-        f"SELECT published_at, load_id, source_last_modified_at, {', '.join(optional)} "  # noqa: S608 (fixed names)
+        "SELECT published_at, load_id, source_last_modified_at, portal_url, is_sample "
         "FROM meta.publish ORDER BY published_at DESC LIMIT 1"
     ).fetchone()
     if row is None:
@@ -248,9 +225,7 @@ def publish_info(con: duckdb.DuckDBPyConnection) -> Publish:
 
 
 def area_boundaries(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
-    """Each known local area with its boundary (GeoJSON text), empty if none was published."""
-    if "boundary_geojson" not in column_names(con, "gold", "dim_local_areas"):
-        return []
+    """Each known local area with its boundary (GeoJSON text; NULL if the portal sent none)."""
     return con.execute(
         "SELECT local_area_name, boundary_geojson FROM gold.dim_local_areas "
         "WHERE NOT is_unknown ORDER BY local_area_name"
@@ -445,7 +420,7 @@ FROM counts AS c
 JOIN gold.dim_request_types AS d ON d.request_type_id = c.key
 LEFT JOIN trends AS t ON t.key = c.key
 WHERE c.opened > 0
-ORDER BY c.opened DESC, d.request_type
+ORDER BY c.opened DESC, c.closed DESC, d.request_type
 LIMIT $top
 """.replace("{ranking}", _RANKING_CTES.replace("{key}", "request_type_id"))
 _TOP_AREAS_SQL = """
@@ -574,16 +549,47 @@ ORDER BY month_start, request_type_id
 
 
 def resolution_by_month(
-    con: duckdb.DuckDBPyConnection, filters: Filters, type_ids: list[str]
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters, type_ids: list[str]
 ) -> pd.DataFrame:
     """Median and p90 days to close per whole month of closing overlapping the range, for the
-    request types `type_ids`."""
-    aggregate = table_exists(con, "gold", "agg_resolution_times") and not (
-        filters.areas or filters.departments or filters.channels
-    )
-    src = Source(aggregates=aggregate)
+    request types `type_ids`: from the aggregate when `src` reads aggregates and no area is
+    chosen (agg_resolution_times has no area)."""
+    aggregate = src.aggregates and not filters.areas
     sql = _RESOLUTION_AGG_SQL if aggregate else _RESOLUTION_FACT_SQL
     return _run(con, src, sql, _params(filters, type_ids=type_ids))
+
+
+# Requests opened again after being closed, on a Pacific day of the range: a status version
+# `Open` starting where a `Closed` one ends (dbt's fct_request_status_changes), per request type.
+# Both versions are first cut to the range's instants, which spares sorting every history.
+_REOPENED_SQL = """
+WITH reopened AS (
+    SELECT o.service_request_id, count(*) AS times
+    FROM gold.fct_request_status_changes AS o
+    JOIN gold.fct_request_status_changes AS c
+      ON c.service_request_id = o.service_request_id AND c.valid_to = o.valid_from
+    WHERE o.status = 'Open' AND c.status = 'Closed'
+      AND o.valid_from >= timezone('America/Vancouver', $start::TIMESTAMP)
+      AND o.valid_from < timezone('America/Vancouver', ($end::DATE + 1)::TIMESTAMP)
+      AND c.valid_to >= timezone('America/Vancouver', $start::TIMESTAMP)
+      AND c.valid_to < timezone('America/Vancouver', ($end::DATE + 1)::TIMESTAMP)
+    GROUP BY 1
+)
+SELECT d.category, d.department, count(*) AS reopened, sum(r.times)::BIGINT AS reopenings
+FROM reopened AS r
+JOIN {requests} AS f USING (service_request_id)
+JOIN gold.dim_request_types AS d ON d.request_type_id = f.request_type_id
+GROUP BY ALL
+ORDER BY reopened DESC, d.category, d.department
+"""
+
+
+def reopened_requests(
+    con: duckdb.DuckDBPyConnection, src: Source, filters: Filters
+) -> pd.DataFrame:
+    """Requests matching the filters reopened in the range (closed, then open again), per
+    request type: how many requests, and how many reopenings."""
+    return _run(con, src, _REOPENED_SQL, _params(filters))
 
 
 _MAP_POINTS_SQL = """
@@ -633,6 +639,7 @@ class RequestTypesData:
     types: pd.DataFrame
     departments: pd.DataFrame
     resolution: pd.DataFrame
+    reopened: pd.DataFrame
 
 
 POINT_DETAIL_MAX_AREAS = 3
@@ -681,7 +688,8 @@ def load_request_types(
         periods=spans,
         types=types,
         departments=department_summary(con, src, filters),
-        resolution=resolution_by_month(con, filters, top).merge(
+        resolution=resolution_by_month(con, src, filters, top).merge(
             types[["request_type_id", "category"]], on="request_type_id"
         ),
+        reopened=reopened_requests(con, src, filters),
     )

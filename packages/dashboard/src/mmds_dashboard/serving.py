@@ -17,18 +17,12 @@ from pathlib import Path
 
 import duckdb
 
+from mmds_dashboard.expectations import CONTRACT_TABLE, missing
+
 SERVING_FILE_ENV = "MMDS_SERVING_FILE"
 DATA_DIR_ENV = "MMDS_DATA_DIR"
 SERVING_FILE_NAME = "serving.duckdb"
-REQUIRED_TABLES = frozenset(
-    {
-        ("gold", "dim_local_areas"),
-        ("gold", "dim_request_types"),
-        ("gold", "fct_service_requests"),
-        ("meta", "publish"),
-    }
-)
-
+REPUBLISH = "publish it again with `uv run mmds run`"
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -119,8 +113,9 @@ def publish_connection(marker: PublishMarker) -> Iterator[duckdb.DuckDBPyConnect
 def publish_marker(path: Path) -> PublishMarker:
     """Check that `path` is a usable serving file and return the marker of its publish.
 
-    Raises ServingFileUnavailable (with a message for the reader) when the file is missing, empty,
-    not a DuckDB database, busy, or lacks the gold tables. A file already checked (same inode,
+    Raises ServingFileUnavailable (with one line for the reader) when the file is missing, empty,
+    not a DuckDB database, busy, or lacks a table or column the dashboard reads (checked against
+    the contract the file declares, `meta.serving_contract`). A file already checked (same inode,
     mtime and size: publishes replace the file, never edit it) costs only a `stat`.
     """
     try:
@@ -137,16 +132,12 @@ def _checked_marker(path_text: str, inode: int, mtime_ns: int, size: int) -> Pub
     path = Path(path_text)
     try:
         with closing(_private_connection(path_text)) as con:
-            tables = set(
-                con.execute(
-                    "SELECT table_schema, table_name FROM information_schema.tables"
-                ).fetchall()
-            )
-            missing = sorted(".".join(t) for t in REQUIRED_TABLES - tables)
-            if missing:
+            lacking = _lacking(con)
+            if lacking:
+                more = f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else ""
                 raise ServingFileUnavailable(
-                    f"The serving file `{path}` has no published gold data "
-                    f"(missing {', '.join(missing)})."
+                    f"The serving file `{path}` lacks {lacking[0]}{more}, which the dashboard "
+                    f"reads: {REPUBLISH}."
                 )
             published_at = _published_at(con)
     except duckdb.IOException as error:
@@ -164,6 +155,22 @@ def _checked_marker(path_text: str, inode: int, mtime_ns: int, size: int) -> Pub
         size=size,
         published_at=published_at,
     )
+
+
+def _lacking(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What the dashboard reads that the file does not declare in its contract and hold."""
+    present = {
+        (f"{schema}.{table}", column)
+        for schema, table, column in con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns"
+        ).fetchall()
+    }
+    if not any(table == CONTRACT_TABLE for table, _ in present):
+        return [f"{CONTRACT_TABLE} (published by an older mmds)"]
+    declared = con.execute(
+        f"SELECT schema_name || '.' || table_name, column_name FROM {CONTRACT_TABLE}"  # noqa: S608 (fixed name)
+    ).fetchall()
+    return missing(declared, present)
 
 
 def _first_line(error: Exception) -> str:

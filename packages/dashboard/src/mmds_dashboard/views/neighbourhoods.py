@@ -84,8 +84,8 @@ if shapes:
         st.button("Show the whole city", on_click=select_areas, args=([],))
 else:
     st.info(
-        "This serving file has no local-area boundaries, so there is no map. Publish it again "
-        "with a newer mmds (`uv run mmds run`).",
+        "This serving file holds no local-area boundary, so there is no map: the portal sent "
+        "none that could be read. See Data health, and run `uv run mmds run` again.",
         icon=":material/map:",
     )
     notes = []

@@ -67,6 +67,27 @@ else:
     )
     figure(resolution_chart(data.resolution), height=380)
 
+st.subheader("Reopened after closing")
+reopened = data.reopened
+if reopened.empty:
+    st.caption(f"No request was reopened in {date_range(filters.start, filters.end)}.")
+else:
+    st.caption(
+        f"{plural(int(reopened['reopened'].sum()), 'request')} closed earlier were opened again "
+        f"in {date_range(filters.start, filters.end)} (seen by comparing the City's data from "
+        "one load to the next)."
+    )
+    st.markdown(
+        markdown_table(
+            reopened.head(TOP),
+            [
+                Column("category", "Request type", text),
+                Column("department", "Department", text),
+                Column("reopened", "Requests reopened", number, "right"),
+            ],
+        )
+    )
+
 st.subheader("Days to close by request type")
 deprecated = types[types["is_deprecated"]]
 if len(deprecated):

@@ -139,8 +139,10 @@ def test_a_shared_link_filters_every_number(make_app, serving_file, sql) -> None
     assert sum(int(n.replace(",", "")) for n in opened) == expected
 
 
-def test_a_value_with_a_quote_filters_through_the_widgets(make_app, serving_file, sql) -> None:
-    app = make_app(serving_file, {"start": "2025-06-01", "end": "2026-11-27"}).run()
+def test_a_value_with_a_quote_filters_through_the_widgets(
+    make_app, serving_file, sql, newest_day
+) -> None:
+    app = make_app(serving_file, {"start": "2025-06-01", "end": str(newest_day)}).run()
     quoted = "Vendor's Street Use Permit Case"
     types_box = next(m for m in app.multiselect if m.label == "Request types")
     types_box.set_value([quoted]).run()

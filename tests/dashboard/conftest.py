@@ -1,8 +1,12 @@
-"""Fixtures: a small contract-shaped serving file, and AppTest runs of the real entry file."""
+"""Fixtures: serving files the real pipeline published, and AppTest runs of the real entry file.
+
+`published_serving`: `mmds run` over a fake portal of generated requests with the hostile mix,
+then again after a day of changes (`tests/published_serving.py`), once per session.
+"""
 
 from __future__ import annotations
 
-import json
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,39 +16,35 @@ import pytest
 import streamlit as st
 from mmds_dashboard import app_path
 from mmds_dashboard.serving import SERVING_FILE_ENV
-from mmds_dashboard.synthetic import SyntheticSpec, write_synthetic_serving_file
 from streamlit.testing.v1 import AppTest
 
+from tests.published_serving import PublishedServing, publish_twice
+
 APP_TIMEOUT_S = 60
-# The real local-area boundaries, committed as the fake portal's data: read by path, since the
-# dashboard imports no other package.
-BOUNDARIES = (
-    Path(__file__).resolve().parents[3]
-    / "packages/ingest/src/mmds_ingest/fake_portal/data/local-area-boundary.geojson"
-)
-SPEC = SyntheticSpec(boundaries=BOUNDARIES)
 
 
 @pytest.fixture(scope="session")
-def spec() -> SyntheticSpec:
-    """The fixture's spec: 6,000 requests, the real boundaries, the newest day partial."""
-    return SPEC
+def published_serving(tmp_path_factory: pytest.TempPathFactory) -> PublishedServing:
+    """Serving files `mmds run` published from 6,000 generated requests and the hostile mix,
+    before and after a day of changes (about a minute, once per session)."""
+    return publish_twice(tmp_path_factory.mktemp("published"))
 
 
 @pytest.fixture(scope="session")
-def boundaries_by_name() -> dict[str, list[list[float]]]:
-    """Each local area's outer ring, as the committed GeoJSON gives it."""
-    collection = json.loads(BOUNDARIES.read_text(encoding="utf-8"))
-    return {
-        f["properties"]["name"]: f["geometry"]["coordinates"][0] for f in collection["features"]
-    }
+def serving_file(published_serving: PublishedServing) -> Path:
+    """The newest publication: about 6,000 requests, the real boundaries, requests flagged and
+    reopened, the newest day partial (read-only for the tests that share it)."""
+    return published_serving.latest
 
 
-@pytest.fixture(scope="session")
-def serving_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A published serving file of 6,000 requests with the real boundaries, its newest day
-    partial (read-only for the tests that share it)."""
-    return write_synthetic_serving_file(tmp_path_factory.mktemp("serving") / "serving.duckdb", SPEC)
+@pytest.fixture
+def serving_copy(serving_file: Path, tmp_path: Path) -> Callable[[], Path]:
+    """A writable copy of the serving file, for tests that spoil or change it."""
+
+    def copy() -> Path:
+        return Path(shutil.copy2(serving_file, tmp_path / "serving.duckdb"))
+
+    return copy
 
 
 @pytest.fixture
@@ -58,6 +58,12 @@ def sql(serving_file: Path) -> Iterator[Callable[..., list[tuple]]]:
 
     yield run
     con.close()
+
+
+@pytest.fixture
+def newest_day(sql: Callable[..., list[tuple]]) -> date:
+    """The newest day with requests opened: partial (the data was taken during it)."""
+    return sql("SELECT max(opened_date_local) FROM gold.fct_service_requests")[0][0]
 
 
 @pytest.fixture

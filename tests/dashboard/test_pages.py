@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import timedelta
 
+import duckdb
+import pyarrow as pa
 import pytest
 from mmds_dashboard.formatting import pacific_time
-from mmds_dashboard.synthetic import write_synthetic_serving_file
+from mmds_dashboard.quality_words import field_label, reason_label, treatment_label
 
 PAGES = [
     "views/overview.py",
@@ -109,13 +110,14 @@ def test_changes_leave_out_the_partial_newest_day(app, sql, default_range, shown
     assert delta.startswith(f"{compared - previous:+,}"), delta
     text = shown_text(app)
     assert f"Changes compare {start} to {end - timedelta(days=1)} (89 days)" in text
-    assert f"{end} is partial (data until 2026-11-27 14:00 PST)" in text
+    (data_until,) = sql("SELECT least(source_last_modified_at, published_at) FROM meta.publish")[0]
+    assert f"{end} is partial (data until {pacific_time(data_until)})" in text
 
 
-def test_overview_names_times_in_pacific_time(app, shown_text) -> None:
+def test_overview_names_times_in_pacific_time(app, sql, shown_text) -> None:
     text = shown_text(app)
-    # published 2026-11-27 22:30 UTC
-    assert "Published 2026-11-27 14:30 PST (Pacific time)" in text
+    (published_at,) = sql("SELECT published_at FROM meta.publish")[0]
+    assert f"Published {pacific_time(published_at)} (Pacific time)" in text
     assert "UTC" not in text
 
 
@@ -172,17 +174,18 @@ def test_overview_channels_equal_direct_counts(app, sql, default_range) -> None:
     assert all(row[3].endswith(" points") for row in rows)
 
 
-def test_sample_badge_shows_only_for_sample_data(make_app, tmp_path, spec, shown_text) -> None:
-    sample = write_synthetic_serving_file(
-        tmp_path / "sample.duckdb", replace(spec, requests=500, is_sample=True)
-    )
-    city = write_synthetic_serving_file(tmp_path / "city.duckdb", replace(spec, requests=500))
+def test_sample_badge_shows_only_for_sample_data(
+    make_app, serving_file, serving_copy, shown_text
+) -> None:
+    city = make_app(serving_file).run()
+    assert "Sample data" not in shown_text(city)
+    sample = serving_copy()
+    with duckdb.connect(str(sample)) as con:  # as `mmds run --sample` marks what it publishes
+        con.execute("UPDATE meta.publish SET is_sample = true")
     for page in PAGES:
         app = make_app(sample).run()
         app.switch_page(page).run()
         assert "Sample data" in shown_text(app), page
-    app = make_app(city).run()
-    assert "Sample data" not in shown_text(app)
 
 
 def test_neighbourhoods_ranks_the_22_areas(app, sql, default_range, shown_text) -> None:
@@ -301,12 +304,45 @@ def test_request_types_marks_deprecated_and_times(app, sql, default_range) -> No
     assert len(app.get("vega_lite_chart")) == 2
 
 
+def test_request_types_counts_the_requests_reopened(app, sql, default_range) -> None:
+    """Closed requests the City opened again between two loads, from the status history."""
+    start, end = default_range
+    app.switch_page("views/request_types.py").run()
+    expected = sql(
+        """
+        WITH versions AS (
+            SELECT service_request_id, status, valid_from,
+                   lag(status) OVER (PARTITION BY service_request_id ORDER BY valid_from) AS before
+            FROM gold.fct_request_status_changes
+        ), reopened AS (
+            SELECT DISTINCT service_request_id FROM versions
+            WHERE status = 'Open' AND before = 'Closed'
+              AND CAST(timezone('America/Vancouver', valid_from) AS DATE) BETWEEN $1 AND $2
+        )
+        SELECT d.category, d.department, count(*)
+        FROM reopened JOIN gold.fct_service_requests f USING (service_request_id)
+        JOIN gold.dim_request_types d USING (request_type_id)
+        GROUP BY ALL ORDER BY 3 DESC, 1, 2
+        """,
+        [start, end],
+    )
+    assert expected, "the fixture's second run saw requests reopened"
+    shown = _table_after(app, "Reopened after closing")
+    assert [(r[0], r[1], int(r[2].replace(",", ""))) for r in shown] == expected[:15]
+
+
 def test_data_health_shows_loads_layers_flags_and_tests(app, sql) -> None:
     app.switch_page("views/data_health.py").run()
     loads = _table_after(app, "Load history")
-    started = sql("SELECT started_at, rows_received FROM meta.loads ORDER BY started_at DESC")
-    assert [row[0] for row in loads] == [pacific_time(s) for s, _ in started]
-    assert [row[2].split(" received")[0] for row in loads] == [f"{n:,}" for _, n in started]
+    started = sql(
+        "SELECT started_at, dataset, rows_received FROM meta.loads ORDER BY started_at DESC"
+    )
+    assert [row[0] for row in loads] == [pacific_time(s) for s, _, _ in started]
+    labels = {"3-1-1-service-requests": "3-1-1 requests", "local-area-boundary": "Local-area"}
+    assert [row[1].split(" ")[0] for row in loads] == [
+        labels[d].split(" ")[0] for _, d, _ in started
+    ]
+    assert [row[2].split(" received")[0] for row in loads] == [f"{n:,}" for _, _, n in started]
     assert all(re.search(r"took \d", row[1]) for row in loads)
     (closed_before_opened, no_area) = sql(
         "SELECT count(*) FILTER (WHERE is_closed_before_opened), "
@@ -320,15 +356,99 @@ def test_data_health_shows_loads_layers_flags_and_tests(app, sql) -> None:
     assert any("," in row[2] for row in layers), "thousands separators"
     statuses = dict(sql("SELECT status, count(*) FROM meta.test_results GROUP BY 1"))
     for status, label in (("pass", "passed"), ("warn", "warned"), ("fail", "failed")):
-        assert _metric(app, f"Tests {label}").value == str(statuses.get(status, 0))
+        assert _metric(app, f"Tests {label}").value == f"{statuses.get(status, 0):,}"
     assert len(_table_after(app, "dbt test outcomes")) == sum(statuses.values()) - statuses["pass"]
 
 
-def test_about_page_names_source_licence_and_refresh(app, shown_text) -> None:
+def test_data_health_shows_the_last_reconciliation(app, sql, shown_text) -> None:
+    app.switch_page("views/data_health.py").run()
+    shown = _table_after(app, "Does the data agree with the portal?")
+    newest = sql(
+        "SELECT arg_max(finished_at, started_at), arg_max(bronze_count, started_at), "
+        "arg_max(portal_total_count, started_at), arg_max(reconciliation, started_at) "
+        "FROM meta.loads WHERE dataset = '3-1-1-service-requests'"
+    )[0]
+    finished, bronze, portal, reconciliation = newest
+    assert shown[0] == [
+        f"3-1-1 requests, {pacific_time(finished)}",
+        f"{bronze:,}",
+        f"{portal:,}",
+        "Yes",
+    ]
+    assert shown[1][0].startswith("Local-area boundaries, ")
+    assert f"3-1-1 requests: {reconciliation}." in shown_text(app)
+
+
+def test_data_health_shows_flagged_rows_by_reason_and_over_time(app, sql) -> None:
+    """The hostile mix the fixture's portal served: each reason in words, with its count."""
+    app.switch_page("views/data_health.py").run()
+    expected = sql(
+        "SELECT quality_reason, count(DISTINCT service_request_id), any_value(treatment) "
+        "FROM gold.fct_quarantined_requests GROUP BY 1"
+    )
+    shown = {row[0]: row for row in _table_after(app, "What the City sent that did not fit")}
+    assert len(expected) >= 10, "the hostile mix flags many reasons"
+    for reason, requests, treatment in expected:
+        row = shown[reason_label(reason)]
+        assert row[1:] == [f"{requests:,}", treatment_label(treatment)], reason
+    assert "Opening time in the future" in shown
+    assert "Unknown status" in shown and "Left out of the counts" in shown["Unknown status"]
+    chart = next(
+        c
+        for c in app.get("vega_lite_chart")
+        if json.loads(c.proto.spec)["encoding"]["y"]["title"] == "Flagged requests"
+    )
+    (dataset,) = [d for d in chart.proto.datasets if d.name == "flagged"]
+    shown_by_day = {
+        (day.date(), reason, n)
+        for day, reason, n in pa.ipc.open_stream(dataset.data.data)
+        .read_all()
+        .to_pandas()
+        .itertuples(index=False)
+    }
+    by_day = sql(
+        "SELECT CAST(timezone('America/Vancouver', loaded_at) AS DATE), quality_reason, "
+        "count(DISTINCT service_request_id) FROM gold.fct_quarantined_requests GROUP BY ALL"
+    )
+    assert shown_by_day == {(day, reason_label(reason), n) for day, reason, n in by_day}
+
+
+def test_data_health_says_when_the_data_disagrees_with_the_portal(
+    make_app, serving_copy, shown_text
+) -> None:
+    path = serving_copy()
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "UPDATE meta.loads SET portal_total_count = bronze_count + 5 WHERE started_at = "
+            "(SELECT max(started_at) FROM meta.loads WHERE dataset = '3-1-1-service-requests')"
+        )
+    app = make_app(path).run()
+    app.switch_page("views/data_health.py").run()
+    rows = _table_after(app, "Does the data agree with the portal?")
+    assert [row[-1] for row in rows] == ["No", "Yes"]
+
+
+def test_data_health_lists_the_new_values_the_city_sent(app, sql) -> None:
+    app.switch_page("views/data_health.py").run()
+    expected = sql(
+        "SELECT field_name, field_value, first_loaded_at, request_count "
+        "FROM gold.agg_new_domain_values ORDER BY first_loaded_at DESC, field_name, field_value"
+    )
+    shown = _table_after(app, "New values from the City")
+    assert shown == [
+        [f"{field_label(field)}: {value}", pacific_time(first), f"{count:,}"]
+        for field, value, first, count in expected
+    ]
+    assert "Status: Reopened" in [row[0] for row in shown]
+    assert "Local area: Cedar Cottage" in [row[0] for row in shown]
+
+
+def test_about_page_names_source_licence_and_refresh(app, sql, shown_text) -> None:
     app.switch_page("views/about.py").run()
     text = shown_text(app)
     assert "https://opendata.vancouver.ca/explore/dataset/3-1-1-service-requests/" in text
     assert "Open Government Licence - Vancouver" in text
     assert "Contains information licensed under the Open Government Licence - Vancouver." in text
-    assert "published 2026-11-27 14:30 PST" in text
-    assert "https://opendata.vancouver.ca`" in text  # the portal the data came from
+    (published_at, portal_url) = sql("SELECT published_at, portal_url FROM meta.publish")[0]
+    assert f"published {pacific_time(published_at)}" in text
+    assert f"{portal_url}`" in text  # the portal the data came from

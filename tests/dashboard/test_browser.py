@@ -1,20 +1,21 @@
-"""A real browser (Debian's Chromium) against `mmds-dashboard` serving the fixture file: every
-page wide and at phone width, offline, and what a person does with it."""
+"""A real browser (Debian's Chromium) against `mmds-dashboard` serving a file `mmds run`
+published: every page wide and at phone width, offline, and what a person does with it."""
 
 from __future__ import annotations
 
 import csv
 import importlib.util
 import io
+import os
+import shutil
 import sys
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
-from mmds_dashboard.synthetic import write_synthetic_serving_file
+from mmds_dashboard.formatting import pacific_time
 
-SCRIPT = Path(__file__).parents[1] / "scripts" / "screenshots.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "packages/dashboard/scripts/screenshots.py"
 CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = [
@@ -41,16 +42,13 @@ def driver():
 
 
 @pytest.fixture(scope="module")
-def served(driver, tmp_path_factory):
-    """The dashboard serving a fixture file, and a browser."""
+def served(driver, tmp_path_factory, published_serving):
+    """The dashboard serving the first publication (a copy), and a browser."""
     folder = tmp_path_factory.mktemp("browser")
-    from mmds_dashboard.synthetic import SyntheticSpec
-
-    spec = SyntheticSpec(boundaries=driver.BOUNDARIES, is_sample=True)
-    serving_file = write_synthetic_serving_file(folder / "serving.duckdb", spec)
+    serving_file = Path(shutil.copy2(published_serving.first, folder / "serving.duckdb"))
     log = folder / "server.log"
     with driver.serve(serving_file, log) as server, driver.chromium() as browser:
-        yield server, browser, serving_file, spec, folder
+        yield server, browser, serving_file, published_serving.latest, folder
     output = log.read_text()
     assert "127.0.0.1" in output
     assert "Collecting usage statistics" not in output
@@ -117,16 +115,16 @@ def test_downloads_have_readable_headers(driver, served) -> None:
 
 def test_every_page_renders_in_chromium_and_follows_a_republish(driver, served) -> None:
     """One session through every page, then a publish while it is open."""
-    server, browser, serving_file, spec, folder = served
+    server, browser, serving_file, latest, folder = served
     with driver.session(browser, server.url) as tab:
         for url_path in reversed(driver.PAGES):
             assert tab.visit(url_path, folder / f"session-{url_path}.png").exceptions == 0
-        before = tab.visit("", folder / "overview-before.png").metrics["Requests opened"]
-        newer = replace(
-            spec, requests=9_000, seed=5, published_at=datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
-        )
-        write_synthetic_serving_file(serving_file, newer)
+        tab.visit("", folder / "overview-before.png")
+        staging = serving_file.with_name(".serving.duckdb.tmp")
+        shutil.copy2(latest, staging)
+        os.replace(staging, serving_file)  # as publish replaces it
         after = tab.visit("", folder / "overview-after.png")
         assert after.exceptions == 0
-        assert after.metrics["Requests opened"] != before
-        assert tab.page.get_by_text("Published 2026-11-29 01:30 PST").count() == 1
+        with duckdb.connect(str(latest), read_only=True) as con:
+            (published_at,) = con.execute("SELECT published_at FROM meta.publish").fetchone()
+        assert tab.page.get_by_text(f"Published {pacific_time(published_at)}").count() == 1

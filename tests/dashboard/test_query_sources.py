@@ -5,7 +5,7 @@ filters); both give the same numbers, and those equal direct counts."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -14,11 +14,12 @@ from mmds_dashboard.filters import Filters
 from mmds_dashboard.periods import periods
 from mmds_dashboard.serving import read_only_connection
 
-RANGES = [
-    (date(2026, 8, 30), date(2026, 11, 27)),  # the default: the newest 90 days, last one partial
-    (date(2025, 6, 1), date(2026, 11, 27)),  # everything
-    (date(2026, 2, 1), date(2026, 2, 1)),  # one day
-]
+# (days before the newest, days in the range)
+RANGES = {
+    "default": (0, 90),  # the newest 90 days, the last one partial
+    "everything": (0, 600),
+    "one-day": (300, 1),
+}
 
 
 @pytest.fixture
@@ -33,15 +34,17 @@ def _both(con, filters, run):
     return run(queries.Source(aggregates=True)), run(queries.Source(aggregates=False))
 
 
-@pytest.mark.parametrize(("start", "end"), RANGES)
+@pytest.mark.parametrize("span", RANGES.values(), ids=RANGES.keys())
 @pytest.mark.parametrize(
     "choice",
     [{}, {"areas": ("Downtown", "Unknown")}, {"request_types": ("Pothole Case",)}],
     ids=["all", "areas", "type"],
 )
-def test_aggregate_and_fact_agree(con, start, end, choice) -> None:
-    filters = Filters(start, end, **choice)
-    spans = periods(filters, date(2026, 11, 27))
+def test_aggregate_and_fact_agree(con, newest_day, span, choice) -> None:
+    before, days = span
+    end = newest_day - timedelta(days=before)
+    filters = Filters(end - timedelta(days=days - 1), end, **choice)
+    spans = periods(filters, newest_day)
     kpis = _both(con, filters, lambda src: queries.kpis(con, src, filters, spans))
     assert kpis[0] == kpis[1]
     for build in (
@@ -86,59 +89,32 @@ def test_fact_path_counts_equal_direct_queries(con, sql) -> None:
 def test_resolution_times_by_month_agree_and_equal_direct_quantiles(con, sql) -> None:
     filters = Filters(date(2026, 3, 10), date(2026, 6, 20))
     types = [row[0] for row in sql("SELECT request_type_id FROM gold.dim_request_types")]
-    queries.source(con, filters)
-    from_aggregate = queries.resolution_by_month(con, filters, types)
-    from_fact = queries.resolution_by_month(
-        con,
-        replace(
-            filters,
-            channels=tuple(
-                row[0] for row in sql("SELECT DISTINCT channel FROM gold.fct_service_requests")
-            ),
-        ),
-        types,
+    from_aggregate, from_fact = _both(
+        con, filters, lambda src: queries.resolution_by_month(con, src, filters, types)
     )
     pd.testing.assert_frame_equal(from_aggregate, from_fact, check_dtype=False)
     months = sorted({str(m)[:7] for m in from_aggregate["month_start"]})
     assert months == ["2026-03", "2026-04", "2026-05", "2026-06"]  # whole months
+    ((most_requested,),) = sql(
+        "SELECT request_type_id FROM gold.fct_service_requests GROUP BY 1 "
+        "ORDER BY count(*) DESC, 1 LIMIT 1"
+    )
     (median,) = sql(
         "SELECT quantile_cont(days_to_close, 0.5) FROM gold.fct_service_requests "
         "WHERE request_type_id = $1 AND NOT is_open AND NOT is_closed_before_opened "
         "AND closed_date BETWEEN '2026-04-01' AND '2026-04-30'",
-        [types[0]],
+        [most_requested],
     )[0]
     april = from_aggregate[
-        (from_aggregate["request_type_id"] == types[0])
+        (from_aggregate["request_type_id"] == most_requested)
         & (pd.to_datetime(from_aggregate["month_start"]) == "2026-04-01")
     ]
     assert april["median_days_to_close"].iloc[0] == pytest.approx(median)
 
 
-def test_an_older_serving_file_without_the_new_columns_still_reads(tmp_path, spec) -> None:
-    """A serving file published before boundaries and the sample flag existed."""
-    import duckdb
-    from mmds_dashboard.synthetic import write_synthetic_serving_file
-
-    path = write_synthetic_serving_file(tmp_path / "old.duckdb", replace(spec, requests=300))
-    con = duckdb.connect(str(path))
-    con.execute("ALTER TABLE meta.publish DROP COLUMN is_sample")
-    con.execute("ALTER TABLE meta.publish DROP COLUMN portal_url")
-    for column in ("boundary_geojson", "centroid_latitude", "centroid_longitude"):
-        con.execute(f"ALTER TABLE gold.dim_local_areas DROP COLUMN {column}")
-    con.execute("DROP TABLE gold.agg_requests_daily")
-    con.close()
-    with read_only_connection(path) as old:
-        publish = queries.publish_info(old)
-        assert (publish.is_sample, publish.portal_url) == (False, None)
-        assert queries.area_boundaries(old) == []
-        filters = Filters(date(2026, 1, 1), date(2026, 11, 27))
-        assert not queries.source(old, filters).aggregates
-        assert queries.load_overview(old, filters, None).kpis["opened"] > 0
-
-
-def test_the_overview_lists_are_the_heads_of_the_rankings(con) -> None:
-    filters = Filters(date(2026, 8, 30), date(2026, 11, 27))
-    spans = periods(filters, date(2026, 11, 27))
+def test_the_overview_lists_are_the_heads_of_the_rankings(con, default_range) -> None:
+    filters = Filters(*default_range)
+    spans = periods(filters, default_range[1])
     src = queries.source(con, filters)
     ranked = queries.type_ranking(con, src, filters, spans).head(queries.TOP)
     top = queries.top_types(con, src, filters, spans)
