@@ -72,7 +72,9 @@ def test_a_warehouse_locked_by_another_process_is_tried_once_more_later(data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     warehouse = data_dir / "warehouse.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_LOCK, str(warehouse), "3"],
+        # long enough for the first attempt to meet the lock on a busy machine, released well
+        # before the retry LOCKED_RETRY_SECONDS later
+        [sys.executable, "-c", HOLD_THE_LOCK, str(warehouse), "7"],
         stdout=subprocess.PIPE,
         text=True,
     )
