@@ -19,6 +19,7 @@ from mmds_orchestrator.defs.ingest.assets import BRONZE_REQUESTS, RECONCILIATION
 from mmds_orchestrator.defs.publish.assets import PUBLISH_KEY
 from mmds_orchestrator.defs.refresh import (
     DBT_OP,
+    FORECAST_OP,
     INGEST_OP,
     PUBLISH_OP,
     quiet_console_config,
@@ -149,7 +150,7 @@ def _execute(
     if job_name == INGEST_JOB:
         ops = {INGEST_OP}
     else:
-        ops = {PUBLISH_OP} if publish_only else {DBT_OP, PUBLISH_OP}
+        ops = {PUBLISH_OP} if publish_only else {DBT_OP, FORECAST_OP, PUBLISH_OP}
     tags = {**RUN_TAGS, "mmds/full_refresh": str(full_refresh).lower()}
     if out_of_date:
         tags[OUT_OF_DATE_TAG] = "; ".join(out_of_date)[:1000]
