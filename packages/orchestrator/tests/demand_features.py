@@ -77,8 +77,7 @@ def write_warehouse(warehouse: Path, frame: pl.DataFrame) -> None:
         con.execute("create schema if not exists silver")
         con.register("features_frame", frame.to_arrow())
         con.execute(
-            "create or replace table gold.agg_demand_features_daily as "
-            "select * from features_frame"
+            "create or replace table gold.agg_demand_features_daily as select * from features_frame"
         )
         con.register("holidays_frame", holidays.to_arrow())
         con.execute(

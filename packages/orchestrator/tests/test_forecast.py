@@ -27,7 +27,7 @@ from mmds_orchestrator.defs.publish.contract import ServingColumn, forecast_cont
 from mmds_orchestrator.defs.publish.serving import publish_serving_file
 
 sys.path.insert(0, str(Path(__file__).parent))
-import demand_features  # noqa: E402
+import demand_features
 
 DAYS = 500  # 2025-01-01 .. 2026-05-15, the last day not complete
 SERIES = 6 + 3 + 2 + 1  # area x group, per area, per group, the city
@@ -179,7 +179,9 @@ def test_the_tables_are_published_as_the_serving_contract_declares_them(trained,
         con.execute("create table gold.fct_service_requests as select now() as last_modified_at")
     gold = [
         *forecast_contract(),
-        ServingColumn("gold", "fct_service_requests", "last_modified_at", "TIMESTAMP WITH TIME ZONE"),
+        ServingColumn(
+            "gold", "fct_service_requests", "last_modified_at", "TIMESTAMP WITH TIME ZONE"
+        ),
     ]
 
     publish_serving_file(warehouse, serving, gold, [])  # refuses a table that differs

@@ -51,7 +51,7 @@ class WarehouseTables(DuckDBPolarsIOManager):
     def type_handlers() -> list[DuckDBPolarsTypeHandler]:
         return [_ArrowTableReader()]
 
-    def create_io_manager(self, context) -> IOManager:  # noqa: ANN001 - Dagster's init context
+    def create_io_manager(self, context) -> IOManager:
         return _KeepsUnchanged(super().create_io_manager(context))
 
 
