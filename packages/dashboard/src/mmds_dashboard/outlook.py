@@ -88,7 +88,27 @@ def outlook_choices(con: duckdb.DuckDBPyConnection) -> OutlookChoices | None:
     )
 
 
-_SERIES = "local_area_id IS NOT DISTINCT FROM $area AND demand_group IS NOT DISTINCT FROM $group"
+_FORECAST = """
+SELECT date_local, requests_forecast, lower_80, upper_80, lower_95, upper_95
+FROM gold.forecast_demand_daily
+WHERE local_area_id IS NOT DISTINCT FROM $area AND demand_group IS NOT DISTINCT FROM $group
+ORDER BY date_local
+"""
+_ACTUALS = """
+SELECT date_local, sum(requests_opened)::DOUBLE AS requests_opened
+FROM gold.agg_demand_features_daily
+WHERE ($area IS NULL OR local_area_id = $area) AND ($group IS NULL OR demand_group = $group)
+  AND date_local > $through - $days AND date_local <= $through
+GROUP BY date_local ORDER BY date_local
+"""
+_BACKTEST = """
+SELECT date_diff('day', first_origin, last_origin) // 7 + 1, mean_actual, mae_model,
+       mae_baseline, mase_model, mase_baseline,
+       (SELECT count(mase_model) FROM gold.forecast_backtest WHERE NOT is_overall)
+FROM gold.forecast_backtest
+WHERE is_overall = $overall
+  AND local_area_id IS NOT DISTINCT FROM $area AND demand_group IS NOT DISTINCT FROM $group
+"""
 
 
 def load_outlook(
@@ -97,35 +117,22 @@ def load_outlook(
     """The forecast, the last `HISTORY_DAYS` complete days and the backtest of `series`."""
     area, group = series
     params = {"area": area, "group": group}
-    forecast = con.execute(
-        "SELECT date_local, requests_forecast, lower_80, upper_80, lower_95, upper_95"
-        f" FROM gold.forecast_demand_daily WHERE {_SERIES} ORDER BY date_local",
-        params,
-    ).df()
+    forecast = con.execute(_FORECAST, params).df()
     actuals = pd.DataFrame({"date_local": [], "requests_opened": []})
     if table_exists(con, "gold", "agg_demand_features_daily"):
         actuals = con.execute(
-            "SELECT date_local, sum(requests_opened)::DOUBLE AS requests_opened"
-            " FROM gold.agg_demand_features_daily"
-            " WHERE ($area IS NULL OR local_area_id = $area)"
-            " AND ($group IS NULL OR demand_group = $group)"
-            " AND date_local > $through - $days AND date_local <= $through"
-            " GROUP BY date_local ORDER BY date_local",
-            {**params, "through": trained_through, "days": HISTORY_DAYS},
+            _ACTUALS, {**params, "through": trained_through, "days": HISTORY_DAYS}
         ).df()
-    error = _backtest(con, f"NOT is_overall AND {_SERIES}", params)
-    overall = _backtest(con, "is_overall", {})
+    error = _backtest(con, series, overall=False)
+    overall = _backtest(con, (None, None), overall=True)
     return OutlookData(forecast, actuals, error, overall, trained_through)
 
 
-def _backtest(con: duckdb.DuckDBPyConnection, where: str, params: dict) -> BacktestError | None:
-    row = con.execute(
-        "SELECT date_diff('day', first_origin, last_origin) // 7 + 1, mean_actual, mae_model,"
-        " mae_baseline, mase_model, mase_baseline,"
-        " (SELECT count(mase_model) FROM gold.forecast_backtest WHERE NOT is_overall)"
-        f" FROM gold.forecast_backtest WHERE {where}",  # noqa: S608 - fixed conditions
-        params,
-    ).fetchone()
+def _backtest(
+    con: duckdb.DuckDBPyConnection, series: SeriesKey, *, overall: bool
+) -> BacktestError | None:
+    area, group = series
+    row = con.execute(_BACKTEST, {"overall": overall, "area": area, "group": group}).fetchone()
     if row is None:
         return None
     weeks, mean_actual, mae_model, mae_baseline, mase_model, mase_baseline, scored = row
@@ -136,7 +143,7 @@ def _backtest(con: duckdb.DuckDBPyConnection, where: str, params: dict) -> Backt
         mae_baseline=float(mae_baseline),
         mase_model=mase_model,
         mase_baseline=mase_baseline,
-        series=int(scored) if where == "is_overall" else 1,
+        series=int(scored) if overall else 1,
     )
 
 

@@ -44,7 +44,7 @@ st.caption(
     f"{day(choices.trained_through)}; the page's own choices below, the filters do not apply."
 )
 left, right = st.columns(2)
-area_names = {name: area_id for name, area_id in choices.areas}
+area_names = dict(choices.areas)
 area = left.selectbox("Local area", [ALL_AREAS, *area_names], key="outlook_area")
 group = right.selectbox("Demand group", [ALL_GROUPS, *choices.groups], key="outlook_group")
 series: outlook.SeriesKey = (
