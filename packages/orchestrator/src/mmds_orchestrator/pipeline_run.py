@@ -15,6 +15,7 @@ from dagster import (
 
 from mmds_orchestrator.check_results import latest_check_results, latest_evaluations
 from mmds_orchestrator.definitions import defs
+from mmds_orchestrator.defs.forecast.assets import FORECAST_CHECK
 from mmds_orchestrator.defs.ingest.assets import BRONZE_REQUESTS, RECONCILIATION
 from mmds_orchestrator.defs.publish.assets import PUBLISH_KEY
 from mmds_orchestrator.defs.refresh import (
@@ -89,7 +90,9 @@ def run_pipeline(
                 )
                 results.append(rebuild)
                 _not_run(rebuild, "an earlier stage failed")
-        checks = latest_check_results(instance, [*models.check_keys, RECONCILIATION])
+        checks = latest_check_results(
+            instance, [*models.check_keys, RECONCILIATION, FORECAST_CHECK]
+        )
     return summarize(results, checks, time.perf_counter() - started, settings.serving_path)
 
 

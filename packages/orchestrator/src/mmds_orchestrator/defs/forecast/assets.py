@@ -4,8 +4,8 @@ the warehouse's IO manager; the backtest's verdict against the seasonal naive as
 from collections.abc import Iterator
 from typing import Any
 
-import polars as pl
 from dagster import (
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
@@ -24,13 +24,13 @@ from mmds_orchestrator.defs.forecast.tables import (
     FORECAST_KEY,
     HOLIDAYS_KEY,
     UNCHANGED,
-    conform,
 )
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.refresh import FORECAST_OP, RefreshConfig
 
 WAREHOUSE_TABLES = "warehouse_tables"
 CHECK_NAME = "forecast_beats_seasonal_naive"
+FORECAST_CHECK = AssetCheckKey(BACKTEST_KEY, CHECK_NAME)
 # Metadata of the backtest's materialization that the next run compares and re-reports.
 VERSION = "model_version"
 TRAINED_THROUGH = "trained_through"
@@ -96,8 +96,8 @@ class ForecastConfig(RefreshConfig):
 def forecast_demand(
     context: AssetExecutionContext,
     config: ForecastConfig,
-    features: pl.DataFrame,
-    holidays: pl.DataFrame,
+    features: Any,  # polars frames, as the IO manager loads them (polars is imported lazily)
+    holidays: Any,
 ) -> Iterator[Output | AssetCheckResult]:
     """Train on the complete days, forecast 28 days, backtest over the last 8 weeks.
 
@@ -106,7 +106,10 @@ def forecast_demand(
     (`retrained: false`), and the check repeats the figures of the model in use. The outputs
     are still yielded, so that publish, downstream, runs with the rest of gold.
     """
-    complete = features.filter(pl.col("is_complete_day"))["date_local"].max()
+    # Imported here: see `model` and `polars_tables`; `mmds run` imports this module every run.
+    from mmds_orchestrator.defs.forecast import model
+
+    complete = model.newest_complete_day(features)
     if complete is None:
         raise Failure("no complete day in gold.agg_demand_features_daily: nothing to forecast")
     version = config.version(str(complete))
@@ -121,13 +124,14 @@ def forecast_demand(
 def _trained(
     context: AssetExecutionContext,
     config: ForecastConfig,
-    features: pl.DataFrame,
-    holidays: pl.DataFrame,
+    features: Any,
+    holidays: Any,
     version: str,
 ) -> Iterator[Output | AssetCheckResult]:
-    # Imported here: mlforecast, LightGBM and scikit-learn take seconds to import, which every
-    # `mmds run` would pay at start-up, training or not.
+    import polars as pl
+
     from mmds_orchestrator.defs.forecast import model
+    from mmds_orchestrator.defs.forecast.polars_tables import conform
 
     settings = model.ModelSettings(point_quantile=config.point_quantile, trees=config.trees)
     try:

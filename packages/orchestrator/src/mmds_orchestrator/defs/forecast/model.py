@@ -9,17 +9,19 @@ Only complete days are used. The model sees lags of 7, 14, 21 and 28 days, rolli
 week and of the last four weeks, the ISO weekday, week of year and British Columbia's statutory
 holidays; it forecasts the 28 days after the last complete day recursively. Intervals are
 mlforecast's conformal intervals (the model's own errors on the last windows before it).
+
+mlforecast, LightGBM and scikit-learn take seconds to import: only training imports them.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
-from lightgbm import LGBMRegressor
-from mlforecast import MLForecast
-from mlforecast.lag_transforms import RollingMean
-from mlforecast.utils import PredictionIntervals
+
+if TYPE_CHECKING:
+    from mlforecast import MLForecast
 
 HORIZON_DAYS = 28
 SEASON_DAYS = 7  # the baseline: the same weekday last week
@@ -94,6 +96,11 @@ def _total(days: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return days.group_by(by).agg(pl.col("requests_opened").sum())
 
 
+def newest_complete_day(features: pl.DataFrame) -> date | None:
+    """The newest day of the features that is over in the data (None: not one yet)."""
+    return features.filter(pl.col("is_complete_day"))["date_local"].max()  # type: ignore[return-value]
+
+
 def trained_through(series: pl.DataFrame) -> date:
     """The newest complete day: the last day the model learns from."""
     newest = series["ds"].max()
@@ -107,6 +114,8 @@ def forecast(
 ) -> pl.DataFrame:
     """The next `HORIZON_DAYS` of every series after its last complete day: point forecast
     and 80% / 95% intervals (never below zero), with the series' keys."""
+    from mlforecast.utils import PredictionIntervals
+
     history = _recent(series, TRAINING_DAYS + INTERVAL_WINDOWS * HORIZON_DAYS)
     _check_length(history, INTERVAL_WINDOWS * HORIZON_DAYS)
     model = _model(settings)
@@ -236,7 +245,11 @@ def overall_error(errors: pl.DataFrame) -> OverallError:
     )
 
 
-def _model(settings: ModelSettings) -> MLForecast:
+def _model(settings: ModelSettings) -> "MLForecast":
+    from lightgbm import LGBMRegressor
+    from mlforecast import MLForecast
+    from mlforecast.lag_transforms import RollingMean
+
     regressor = LGBMRegressor(
         objective="quantile",
         alpha=settings.point_quantile,

@@ -3,9 +3,15 @@ reads the features and writes the tables in the warehouse."""
 
 from typing import Any
 
-import polars as pl
-from dagster import AssetKey, InputContext, IOManager, OutputContext
-from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
+from dagster import (
+    AssetKey,
+    ConfigurableIOManagerFactory,
+    InitResourceContext,
+    InputContext,
+    IOManager,
+    OutputContext,
+)
+from pydantic import Field
 
 from mmds_orchestrator.defs.publish.contract import BACKTEST_COLUMNS, FORECAST_COLUMNS, GOLD
 
@@ -16,21 +22,6 @@ BACKTEST_KEY = AssetKey([GOLD, "forecast_backtest"])
 
 TABLES = dict(zip((FORECAST_KEY, BACKTEST_KEY), (FORECAST_COLUMNS, BACKTEST_COLUMNS), strict=True))
 
-_POLARS_TYPES = {
-    "DATE": pl.Date,
-    "INTEGER": pl.Int32,
-    "VARCHAR": pl.String,
-    "DOUBLE": pl.Float64,
-    "BOOLEAN": pl.Boolean,
-}
-
-
-def conform(frame: pl.DataFrame, key: AssetKey) -> pl.DataFrame:
-    """`frame` with exactly the declared columns of `key`'s table, in order, typed as declared."""
-    return frame.select(
-        pl.col(column).cast(_POLARS_TYPES[data_type]) for column, data_type in TABLES[key]
-    )
-
 
 class Unchanged:
     """The output of an asset that kept its table as it was (no new data to learn from)."""
@@ -39,29 +30,22 @@ class Unchanged:
 UNCHANGED = Unchanged()
 
 
-class WarehouseTables(DuckDBPolarsIOManager):
-    """dagster-duckdb-polars' IO manager on the warehouse file, tables at `[schema, table]` of
-    their asset key. An output of `UNCHANGED` leaves its table as it is.
+class WarehouseTables(ConfigurableIOManagerFactory):
+    """dagster-duckdb-polars' IO manager on the warehouse file (`polars_tables.PolarsTables`):
+    tables at `[schema, table]` of their asset key, as polars frames. An output of `UNCHANGED`
+    leaves its table as it is."""
 
-    Reads go through `to_arrow_table()`: DuckDB 2 dropped the `arrow()` of a query result that
-    dagster-duckdb-polars 0.29 calls.
-    """
+    database: str = Field(description="The warehouse's DuckDB file.")
+    # read from this resource's config by dagster-duckdb's connection, as its own field is
+    connection_config: dict[str, Any] = Field(
+        default={}, description="DuckDB settings of the connection (none)."
+    )
 
-    @staticmethod
-    def type_handlers() -> list[DuckDBPolarsTypeHandler]:
-        return [_ArrowTableReader()]
+    def create_io_manager(self, context: InitResourceContext) -> IOManager:
+        from mmds_orchestrator.defs.forecast.polars_tables import PolarsTables  # see its doc
 
-    def create_io_manager(self, context) -> IOManager:
-        return _KeepsUnchanged(super().create_io_manager(context))
-
-
-class _ArrowTableReader(DuckDBPolarsTypeHandler):
-    def load_input(self, context: InputContext, table_slice: Any, connection: Any) -> pl.DataFrame:
-        if table_slice.partition_dimensions:
-            raise NotImplementedError("the warehouse's tables are not partitioned")
-        columns = ", ".join(f'"{c}"' for c in table_slice.columns) if table_slice.columns else "*"
-        query = f'select {columns} from "{table_slice.schema}"."{table_slice.table}"'  # noqa: S608 - asset keys
-        return pl.DataFrame(connection.sql(query).to_arrow_table())
+        tables = PolarsTables(database=self.database, connection_config=self.connection_config)
+        return _KeepsUnchanged(tables.create_io_manager(context))
 
 
 class _KeepsUnchanged(IOManager):
