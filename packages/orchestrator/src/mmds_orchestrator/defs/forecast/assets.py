@@ -128,8 +128,6 @@ def _trained(
     holidays: Any,
     version: str,
 ) -> Iterator[Output | AssetCheckResult]:
-    import polars as pl
-
     from mmds_orchestrator.defs.forecast import model
     from mmds_orchestrator.defs.forecast.polars_tables import conform
 
@@ -154,23 +152,7 @@ def _trained(
         MASE_BASELINE: overall.mase_baseline,
         SERIES_SCORED: overall.series,
     }
-    summary = pl.DataFrame(
-        {
-            "is_overall": [True],
-            "days": [int(errors["days"].max())],  # type: ignore[arg-type]
-            "first_origin": [errors["first_origin"].min()],
-            "last_origin": [errors["last_origin"].max()],
-            **{
-                column: [errors[column].mean()]
-                for column in ("mean_actual", "mae_model", "mae_baseline")
-            },
-            "mase_model": [overall.mase_model],
-            "mase_baseline": [overall.mase_baseline],
-        }
-    )
-    backtest = pl.concat(
-        [errors.with_columns(is_overall=pl.lit(False)), summary], how="diagonal_relaxed"
-    ).with_columns(trained_through=pl.lit(through))
+    backtest = model.backtest_table(errors, overall, through)
     yield Output(
         conform(forecast, FORECAST_KEY),
         output_name="forecast",

@@ -245,6 +245,28 @@ def overall_error(errors: pl.DataFrame) -> OverallError:
     )
 
 
+def backtest_table(errors: pl.DataFrame, overall: OverallError, through: date) -> pl.DataFrame:
+    """The errors of every series and one overall row (`is_overall`): the means over the
+    series, and the overall MASE of both; every row with the day the model was trained through."""
+    summary = pl.DataFrame(
+        {
+            "is_overall": [True],
+            "days": [errors["days"].max()],
+            "first_origin": [errors["first_origin"].min()],
+            "last_origin": [errors["last_origin"].max()],
+            **{
+                column: [errors[column].mean()]
+                for column in ("mean_actual", "mae_model", "mae_baseline")
+            },
+            "mase_model": [overall.mase_model],
+            "mase_baseline": [overall.mase_baseline],
+        }
+    )
+    return pl.concat(
+        [errors.with_columns(is_overall=pl.lit(False)), summary], how="diagonal_relaxed"
+    ).with_columns(trained_through=pl.lit(through))
+
+
 def _model(settings: ModelSettings) -> "MLForecast":
     from lightgbm import LGBMRegressor
     from mlforecast import MLForecast

@@ -31,8 +31,8 @@ def conform(frame: pl.DataFrame, key: AssetKey) -> pl.DataFrame:
 class PolarsTables(DuckDBPolarsIOManager):
     """Tables at `[schema, table]` of their asset key, read and written as polars frames.
 
-    Reads go through `to_arrow_table()`: DuckDB 2 dropped the `arrow()` of a query result that
-    dagster-duckdb-polars 0.29 calls.
+    Reads hand DuckDB's relation to polars directly: DuckDB 2 dropped the `arrow()` of a query
+    result that dagster-duckdb-polars 0.29 calls.
     """
 
     @staticmethod
@@ -46,4 +46,5 @@ class _ArrowTableReader(DuckDBPolarsTypeHandler):
             raise NotImplementedError("the warehouse's tables are not partitioned")
         columns = ", ".join(f'"{c}"' for c in table_slice.columns) if table_slice.columns else "*"
         query = f'select {columns} from "{table_slice.schema}"."{table_slice.table}"'  # noqa: S608 - asset keys
-        return pl.DataFrame(connection.sql(query).to_arrow_table())
+        # through the Arrow C stream: no pyarrow to import (a third of a second)
+        return pl.DataFrame(connection.sql(query))
