@@ -278,7 +278,7 @@ def _model(settings: ModelSettings) -> "MLForecast":
         n_estimators=settings.trees,
         learning_rate=0.1,
         num_leaves=31,
-        # one thread: LightGBM's threads fight over 2 busy cores (10x slower measured)
+        # one thread: two threads fought over the 2 busy cores (8x slower, measured)
         n_jobs=1,
         verbosity=-1,
         random_state=0,
