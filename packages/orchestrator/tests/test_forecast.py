@@ -13,6 +13,7 @@ from dagster import AssetCheckSeverity, AssetSpec, DagsterInstance, materialize
 from mmds_orchestrator.defs.forecast import model
 from mmds_orchestrator.defs.forecast.assets import (
     CHECK_NAME,
+    FORECAST_CHECK,
     WAREHOUSE_TABLES,
     forecast_demand,
 )
@@ -23,7 +24,9 @@ from mmds_orchestrator.defs.forecast.tables import (
     HOLIDAYS_KEY,
     WarehouseTables,
 )
+from mmds_orchestrator.defs.publish.assets import build_publish_asset
 from mmds_orchestrator.defs.publish.contract import ServingColumn, forecast_contract
+from mmds_orchestrator.defs.publish.resources import DataFiles
 from mmds_orchestrator.defs.publish.serving import publish_serving_file
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -104,12 +107,13 @@ def test_the_backtest_scores_every_series_and_beats_the_seasonal_naive(trained):
     assert evaluation.metadata["mase_model"].value == pytest.approx(mase_model)
 
 
-def test_the_check_fails_on_a_deliberately_bad_model(tmp_path):
-    warehouse = tmp_path / "warehouse.duckdb"
+def test_the_check_fails_on_a_deliberately_bad_model_and_publish_shows_it(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
     demand_features.write_warehouse(warehouse, demand_features.features(DAYS))
+    instance = DagsterInstance.ephemeral()
 
     # A point forecast at the 99th percentile overshoots nearly every day.
-    result = _materialize(warehouse, DagsterInstance.ephemeral(), point_quantile=0.99)
+    result = _materialize(warehouse, instance, point_quantile=0.99)
 
     [evaluation] = result.get_asset_check_evaluations()
     assert not evaluation.passed
@@ -117,6 +121,23 @@ def test_the_check_fails_on_a_deliberately_bad_model(tmp_path):
     figures = {k: v.value for k, v in evaluation.metadata.items()}
     assert figures["mase_model"] > figures["mase_baseline"]
     assert figures["ratio"] > 1
+
+    # Publish records the failure beside the other checks, and still publishes.
+    _add_publish_inputs(warehouse)
+    serving_gold = build_publish_asset(
+        [FORECAST_KEY, BACKTEST_KEY], [], _published_gold(), recorded_check_keys=[FORECAST_CHECK]
+    )
+    files = DataFiles(warehouse_path=str(warehouse), serving_path=str(serving))
+    published = materialize(
+        [serving_gold, AssetSpec(FORECAST_KEY), AssetSpec(BACKTEST_KEY)],
+        selection=[serving_gold],
+        resources={"files": files},
+        instance=instance,
+    )
+    assert published.success
+    assert _rows(serving, "select * from meta.test_results") == [
+        (CHECK_NAME, "forecast_backtest", "fail", 0)
+    ]
 
 
 def test_no_retraining_without_a_new_complete_day(trained, tmp_path):
@@ -167,24 +188,32 @@ def test_the_backtest_cannot_see_the_future():
     assert not later.equals(before.filter(pl.col("cutoff") > origin)["model"])  # it did change
 
 
-def test_the_tables_are_published_as_the_serving_contract_declares_them(trained, tmp_path):
-    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
-    warehouse.write_bytes(trained.warehouse.read_bytes())
-    with duckdb.connect(str(warehouse)) as con:  # what publish reads besides gold
+def _add_publish_inputs(warehouse: Path) -> None:
+    """What publish reads besides the forecast: the load audit and the fact's newest change."""
+    with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema bronze")
         con.execute(
             "create table bronze._loads as select 'load-1' as load_id,"
             " now() as finished_at, null::varchar as source_url"
         )
         con.execute("create table gold.fct_service_requests as select now() as last_modified_at")
-    gold = [
+
+
+def _published_gold() -> list[ServingColumn]:
+    return [
         *forecast_contract(),
         ServingColumn(
             "gold", "fct_service_requests", "last_modified_at", "TIMESTAMP WITH TIME ZONE"
         ),
     ]
 
-    publish_serving_file(warehouse, serving, gold, [])  # refuses a table that differs
+
+def test_the_tables_are_published_as_the_serving_contract_declares_them(trained, tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    warehouse.write_bytes(trained.warehouse.read_bytes())
+    _add_publish_inputs(warehouse)
+
+    publish_serving_file(warehouse, serving, _published_gold(), [])  # refuses what differs
 
     assert _rows(serving, "select count(*) from gold.forecast_demand_daily") == [(SERIES * 28,)]
     assert _rows(serving, "select count(*) from gold.forecast_backtest") == [(SERIES + 1,)]

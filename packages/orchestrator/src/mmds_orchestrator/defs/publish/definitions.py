@@ -4,6 +4,7 @@ import json
 
 from dagster import Definitions, definitions
 
+from mmds_orchestrator.defs.forecast.assets import FORECAST_CHECK
 from mmds_orchestrator.defs.forecast.tables import BACKTEST_KEY, FORECAST_KEY
 from mmds_orchestrator.defs.ingest.assets import BRONZE_LOADS, RECONCILIATION
 from mmds_orchestrator.defs.publish.assets import build_publish_asset
@@ -25,5 +26,6 @@ def publish() -> Definitions:
         [*gold, FORECAST_KEY, BACKTEST_KEY, BRONZE_LOADS],
         sorted([*models.check_keys, RECONCILIATION]),
         [*gold_contract(manifest), *forecast_contract()],
+        recorded_check_keys=[FORECAST_CHECK],
     )
     return Definitions(assets=[serving_gold], resources={"files": DataFiles.of(settings)})
