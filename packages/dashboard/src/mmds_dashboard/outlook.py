@@ -22,8 +22,9 @@ HISTORY_DAYS = 56  # the actuals shown before the forecast: the backtest's 8 wee
 ACTUAL_COLOUR = "#4c78a8"
 FORECAST_COLOUR = "#f58518"
 NO_FORECAST = (
-    "This serving file holds no forecast yet. The forecast is built by `uv run mmds run` once "
-    "the data holds enough complete days (about four months); publish again, then reload."
+    "This serving file holds no forecast: it was published before mmds forecast demand. "
+    "Publish again with `uv run mmds run` (the forecast needs about six months of complete "
+    "days), then reload this page."
 )
 
 # A series: (local_area_id, demand_group); None stands for all of them.
