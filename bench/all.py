@@ -26,6 +26,7 @@ def benchmarks(rows: int) -> dict[str, list[str]]:
         "dashboard": ["dashboard.py", "--requests", str(rows), "--repeats", "5", "--no-browser"],
         "pipeline": ["pipeline.py", "--rows", str(max(rows // 5, 1000))],
         "scale": ["scale.py", "--sizes", f"{rows // 4},{rows}"],
+        "forecast": ["forecast.py", "--rows", str(rows)],
     }
 
 

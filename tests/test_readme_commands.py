@@ -47,7 +47,16 @@ EXERCISED_BY = {
     ],
     **{
         f"python bench/{name}.py": ["tests/test_readme_commands.py::test_every_benchmark_runs"]
-        for name in ("all", "fake_portal", "ingest", "transform", "dashboard", "pipeline", "scale")
+        for name in (
+            "all",
+            "fake_portal",
+            "ingest",
+            "transform",
+            "dashboard",
+            "pipeline",
+            "scale",
+            "forecast",
+        )
     },
 }
 

@@ -11,6 +11,9 @@ STAGING = AssetKey(["silver", "stg_portal__service_requests"])
 FACTS = AssetKey(["gold", "fct_service_requests"])
 PUBLISH = AssetKey(["serving", "gold"])
 DASHBOARD = AssetKey(["dashboard", "mmds_dashboard"])
+FEATURES = AssetKey(["gold", "agg_demand_features_daily"])
+FORECAST = AssetKey(["gold", "forecast_demand_daily"])
+BACKTEST = AssetKey(["gold", "forecast_backtest"])
 
 
 @pytest.fixture
@@ -34,6 +37,9 @@ def test_lineage_runs_from_the_portal_through_dbt_and_publish_to_the_dashboard(r
     assert {PORTAL, STAGING, FACTS} <= upstream_of_dashboard
     assert PORTAL in graph.get(STAGING).parent_keys
     assert FACTS in graph.get(PUBLISH).parent_keys
+    # gold's features -> the forecast -> publish -> dashboard
+    assert FEATURES in graph.get(FORECAST).parent_keys
+    assert {FORECAST, BACKTEST} <= graph.get(PUBLISH).parent_keys
 
 
 def test_dbt_models_are_keyed_by_schema_and_grouped_by_layer(repository):
@@ -79,11 +85,14 @@ def test_the_dashboard_is_an_external_asset_that_no_job_runs(repository):
     assert {node.name for node in job.graph.node_dict.values()} == {
         "ingest_portal",
         "dbt_models",
+        "forecast_demand",
         "serving__gold",
     }
 
 
-def test_the_asset_checks_are_the_routine_dbt_tests_and_the_reconciliation(repository, data_dir):
+def test_the_asset_checks_are_the_routine_dbt_tests_the_reconciliation_and_the_forecasts(
+    repository, data_dir
+):
     manifest = json.loads((data_dir / "dbt" / "target" / "manifest.json").read_text("utf-8"))
     excluded = {"rebuild_proof", "implied_by_upstream"}  # selectors.yml leaves them out
     routine_tests = {
@@ -93,7 +102,8 @@ def test_the_asset_checks_are_the_routine_dbt_tests_and_the_reconciliation(repos
     }
     checks = {key.name for key in repository.asset_graph.asset_check_keys}
     # a check dbt never runs would wait forever, and make every run rebuild dbt "never evaluated"
-    assert checks == routine_tests | {"bronze_matches_portal_count"}, checks ^ routine_tests
+    others = {"bronze_matches_portal_count", "forecast_beats_seasonal_naive"}
+    assert checks == routine_tests | others, checks ^ routine_tests
 
 
 def _ancestors(graph, key: AssetKey) -> set[AssetKey]:

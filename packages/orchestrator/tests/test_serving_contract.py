@@ -1,4 +1,5 @@
-"""The serving file's declaration: gold from dbt's enforced contracts, meta from publish."""
+"""The serving file's declaration: gold from dbt's enforced contracts and the forecast's tables,
+meta from publish."""
 
 import json
 
@@ -27,7 +28,14 @@ def test_gold_is_declared_as_dbt_enforces_it_with_duckdbs_type_names(manifest):
     for column in declared:
         if column.schema_name == "gold":
             gold.setdefault(column.table_name, []).append(column.column_name)
+    forecast = {table: gold.pop(table) for table in ("forecast_demand_daily", "forecast_backtest")}
     assert gold == enforced
+    assert forecast["forecast_demand_daily"][:4] == [
+        "date_local",
+        "local_area_id",
+        "demand_group",
+        "requests_forecast",
+    ]
     assert {"fct_service_requests", "dim_local_areas", "fct_quarantined_requests"} <= set(gold)
     types = {(c.table_name, c.column_name): c.data_type for c in declared}
     assert types["fct_service_requests", "opened_at"] == "TIMESTAMP WITH TIME ZONE"

@@ -43,6 +43,7 @@ navigation = st.navigation(
         st.Page(VIEWS / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page(VIEWS / "neighbourhoods.py", title="Neighbourhoods", icon=":material/map:"),
         st.Page(VIEWS / "request_types.py", title="Request types", icon=":material/category:"),
+        st.Page(VIEWS / "outlook.py", title="Outlook", icon=":material/query_stats:"),
         st.Page(VIEWS / "data_health.py", title="Data health", icon=":material/monitor_heart:"),
         st.Page(VIEWS / "about.py", title="About", icon=":material/info:"),
     ]

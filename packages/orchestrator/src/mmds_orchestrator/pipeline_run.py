@@ -15,10 +15,12 @@ from dagster import (
 
 from mmds_orchestrator.check_results import latest_check_results, latest_evaluations
 from mmds_orchestrator.definitions import defs
+from mmds_orchestrator.defs.forecast.assets import FORECAST_CHECK
 from mmds_orchestrator.defs.ingest.assets import BRONZE_TABLES, RECONCILIATION
 from mmds_orchestrator.defs.publish.assets import PUBLISH_KEY
 from mmds_orchestrator.defs.refresh import (
     DBT_OP,
+    FORECAST_OP,
     INGEST_OP,
     PUBLISH_OP,
     quiet_console_config,
@@ -88,7 +90,9 @@ def run_pipeline(
                 )
                 results.append(rebuild)
                 _not_run(rebuild, "an earlier stage failed")
-        checks = latest_check_results(instance, [*models.check_keys, RECONCILIATION])
+        checks = latest_check_results(
+            instance, [*models.check_keys, RECONCILIATION, FORECAST_CHECK]
+        )
     return summarize(results, checks, time.perf_counter() - started, settings.serving_path)
 
 
@@ -148,7 +152,7 @@ def _execute(
     if job_name == INGEST_JOB:
         ops = {INGEST_OP}
     else:
-        ops = {PUBLISH_OP} if publish_only else {DBT_OP, PUBLISH_OP}
+        ops = {PUBLISH_OP} if publish_only else {DBT_OP, FORECAST_OP, PUBLISH_OP}
     tags = {**RUN_TAGS, "mmds/full_refresh": str(full_refresh).lower()}
     if out_of_date:
         tags[OUT_OF_DATE_TAG] = "; ".join(out_of_date)[:1000]

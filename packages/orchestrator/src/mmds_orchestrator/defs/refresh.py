@@ -7,6 +7,7 @@ from dagster import Config
 
 INGEST_OP = "ingest_portal"
 DBT_OP = "dbt_models"
+FORECAST_OP = "forecast_demand"
 PUBLISH_OP = "serving__gold"
 
 
@@ -34,10 +35,11 @@ def refresh_run_config(
     portal_url: str | None = None,
     is_sample: bool = False,
 ) -> dict[str, Any]:
-    """Run config selecting incremental or full refresh for ingest and dbt (or only `ops`), the
-    portal ingest reads if not the configured one, and whether publish publishes a sample."""
+    """Run config selecting incremental or full refresh for ingest, dbt and the forecast (or only
+    `ops`), the portal ingest reads if not the configured one, and whether publish publishes a
+    sample."""
     config: dict[str, Any] = {"ops": {}}
-    ops = ops or (INGEST_OP, DBT_OP, PUBLISH_OP)
+    ops = ops or (INGEST_OP, DBT_OP, FORECAST_OP, PUBLISH_OP)
     for op in set(ops) - {PUBLISH_OP}:
         config["ops"][op] = {"config": {"full_refresh": full_refresh}}
     if portal_url and INGEST_OP in ops:

@@ -37,11 +37,14 @@ def build_publish_asset(
     sources: Sequence[AssetKey],
     check_keys: Sequence[AssetCheckKey],
     gold: Sequence[ServingColumn],
+    recorded_check_keys: Sequence[AssetCheckKey] = (),
 ) -> AssetsDefinition:
     """`serving/gold`, downstream of `sources` (every gold model and the load audit), copying
     the `gold` tables and columns the contract declares.
 
-    Refuses while the newest evaluation of any error-severity check failed. Does not
+    Refuses while the newest evaluation of any error-severity check of `check_keys` failed;
+    `recorded_check_keys` (the forecast's: a model worse than its baseline is shown, not
+    hidden) are recorded in `meta.test_results` beside them without refusing. Does not
     materialize (an observation says why) when gold and the tests' outcomes are those of the
     serving file already published.
     """
@@ -61,8 +64,8 @@ def build_publish_asset(
         report(StageProgress(PUBLISH, "started"))
         for leftover in remove_partial_publications(files.serving):
             context.log.info(f"Removed {leftover.name}, left by a publication that was killed.")
-        results = latest_check_results(context.instance, check_keys)
-        failing = [r for r in results if r.status == "fail"]
+        blocking = latest_check_results(context.instance, check_keys)
+        failing = [r for r in blocking if r.status == "fail"]
         if failing:
             names = ", ".join(f"{r.test_name} on {r.model_name}" for r in failing[:3])
             more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
@@ -70,6 +73,8 @@ def build_publish_asset(
                 f"not published: error-severity checks failed ({names}{more}); "
                 "fix them and run `mmds run` again"
             )
+        recorded = latest_check_results(context.instance, recorded_check_keys)
+        results = [*blocking, *recorded]
         digest = gold_digest(files.warehouse, gold, results)
         if digest == published_gold_digest(files.serving):
             context.log.info("Gold is unchanged since the last publication: nothing to publish.")

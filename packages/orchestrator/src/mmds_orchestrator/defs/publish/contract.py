@@ -1,9 +1,9 @@
 """The serving file's one declared contract: every table publish writes, column by column.
 
-Gold's tables and columns are dbt's enforced model contracts (the manifest); the `meta` tables
-are declared here, and publish creates them from these declarations. Publish writes the whole
-declaration into the file as `meta.serving_contract`, and the dashboard checks what it reads
-against it.
+Gold's tables and columns are dbt's enforced model contracts (the manifest), plus the two tables
+of the forecast asset; those and the `meta` tables are declared here, and publish creates the
+meta tables from these declarations. Publish writes the whole declaration into the file as
+`meta.serving_contract`, and the dashboard checks what it reads against it.
 """
 
 from collections.abc import Mapping, Sequence
@@ -27,6 +27,38 @@ class ServingColumn:
 
 
 TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"
+
+# The gold tables of the forecast asset (not dbt models, so declared here): (column, DuckDB
+# type) in order; a null local_area_id / demand_group means all areas / all groups.
+FORECAST_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("date_local", "DATE"),
+    ("local_area_id", "INTEGER"),
+    ("demand_group", "VARCHAR"),
+    ("requests_forecast", "DOUBLE"),
+    ("lower_80", "DOUBLE"),
+    ("upper_80", "DOUBLE"),
+    ("lower_95", "DOUBLE"),
+    ("upper_95", "DOUBLE"),
+    ("trained_through", "DATE"),
+)
+BACKTEST_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("local_area_id", "INTEGER"),
+    ("demand_group", "VARCHAR"),
+    ("is_overall", "BOOLEAN"),
+    ("first_origin", "DATE"),
+    ("last_origin", "DATE"),
+    ("days", "INTEGER"),
+    ("mean_actual", "DOUBLE"),
+    ("mae_model", "DOUBLE"),
+    ("mae_baseline", "DOUBLE"),
+    ("mase_model", "DOUBLE"),
+    ("mase_baseline", "DOUBLE"),
+    ("trained_through", "DATE"),
+)
+FORECAST_TABLES = (
+    ("forecast_demand_daily", FORECAST_COLUMNS),
+    ("forecast_backtest", BACKTEST_COLUMNS),
+)
 
 # The meta tables, in the order publish writes them: (table, ((column, DuckDB type), ...)).
 META_TABLES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -98,8 +130,18 @@ class ContractError(ValueError):
 
 
 def serving_contract(manifest: Mapping[str, Any]) -> list[ServingColumn]:
-    """Every column of every table publish writes: gold's from `manifest`, then meta's."""
-    return [*gold_contract(manifest), *meta_contract()]
+    """Every column of every table publish writes: gold's from `manifest`, the forecast's, then
+    meta's."""
+    return [*gold_contract(manifest), *forecast_contract(), *meta_contract()]
+
+
+def forecast_contract() -> list[ServingColumn]:
+    """The columns of the forecast's gold tables."""
+    return [
+        ServingColumn(GOLD, table, column, data_type)
+        for table, columns in FORECAST_TABLES
+        for column, data_type in columns
+    ]
 
 
 def gold_contract(manifest: Mapping[str, Any]) -> list[ServingColumn]:

@@ -1,0 +1,1 @@
+"""The forecast stage: next month's demand per area and group, and its backtest, in gold."""
