@@ -194,7 +194,8 @@ def _add_publish_inputs(warehouse: Path) -> None:
         con.execute("create schema bronze")
         con.execute(
             "create table bronze._loads as select 'load-1' as load_id,"
-            " now() as finished_at, null::varchar as source_url"
+            " '3-1-1-service-requests' as dataset, now() as finished_at,"
+            " null::varchar as source_url"
         )
         con.execute("create table gold.fct_service_requests as select now() as last_modified_at")
 

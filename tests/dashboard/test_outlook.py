@@ -14,7 +14,7 @@ import pytest
 from mmds_dashboard import outlook
 
 PAGE = "views/outlook.py"
-SCRIPT = Path(__file__).parents[1] / "scripts" / "screenshots.py"
+SCRIPT = Path(__file__).parents[2] / "packages" / "dashboard" / "scripts" / "screenshots.py"
 CHROMIUM = Path("/usr/bin/chromium")
 
 # The backtest of the fixture's forecast: the city's total, and the overall score.
@@ -28,7 +28,7 @@ def _add_forecast(path: Path) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute(
             """
-            CREATE TABLE gold.agg_demand_features_daily AS
+            CREATE OR REPLACE TABLE gold.agg_demand_features_daily AS
             WITH counts AS (
                 SELECT opened_date_local AS date_local, local_area_id,
                        department AS demand_group, count(*) AS requests_opened
@@ -44,7 +44,7 @@ def _add_forecast(path: Path) -> None:
         )
         con.execute(
             """
-            CREATE TABLE gold.forecast_demand_daily AS
+            CREATE OR REPLACE TABLE gold.forecast_demand_daily AS
             WITH through AS (
                 SELECT max(date_local) AS day FROM gold.agg_demand_features_daily
                 WHERE is_complete_day),
@@ -64,7 +64,7 @@ def _add_forecast(path: Path) -> None:
         )
         con.execute(
             """
-            CREATE TABLE gold.forecast_backtest AS
+            CREATE OR REPLACE TABLE gold.forecast_backtest AS
             SELECT local_area_id::INTEGER AS local_area_id, demand_group,
                    false AS is_overall, DATE '2026-01-05' AS first_origin,
                    DATE '2026-02-23' AS last_origin, 56 AS days, 20.0 AS mean_actual,
@@ -182,8 +182,12 @@ def test_the_series_data_and_chart_equal_direct_queries(forecast_file):
     outlook.outlook_chart(data).chart.to_dict()  # validates against Vega-Lite's schema
 
 
-def test_a_file_without_a_forecast_says_so(make_app, serving_file, shown_text):
-    app = make_app(serving_file).run()
+def test_a_file_without_a_forecast_says_so(make_app, serving_copy, shown_text):
+    path = serving_copy()
+    with duckdb.connect(str(path)) as con:
+        con.execute("DROP TABLE gold.forecast_demand_daily")
+        con.execute("DROP TABLE gold.forecast_backtest")
+    app = make_app(path).run()
     app.switch_page(PAGE).run()
 
     assert not app.exception
