@@ -19,6 +19,7 @@ from mmds_ingest.errors import (
     WarehouseLockedError,
     one_line,
 )
+from mmds_ingest.interruptible import Executes
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def connect(
     """
     if not read_only:
         make_folder(path.parent)
-    config: dict[str, str] = {}
+    config: dict[str, str | bool | int | float | list[str]] = {}  # duckdb.connect's type
     if memory_limit:
         config["memory_limit"] = memory_limit
     if temp_dir:
@@ -281,12 +282,14 @@ def columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]
     return {name for (name,) in rows}
 
 
-def is_empty(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> bool:
+def is_empty(con: Executes, dataset: Dataset) -> bool:
     """Whether the dataset's bronze table holds no row."""
-    return not con.execute(f"SELECT count(*) FROM {dataset.table}").fetchone()[0]  # noqa: S608 -- constants
+    row = con.execute(f"SELECT count(*) FROM {dataset.table}").fetchone()  # noqa: S608 -- constants
+    assert row is not None  # an aggregate returns one row
+    return not row[0]
 
 
-def read_state(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> State:
+def read_state(con: Executes, dataset: Dataset) -> State:
     """The dataset's cursor and change token (all None before its first load)."""
     row = con.execute(
         "SELECT cursor, change_token, load_id FROM bronze._state WHERE dataset = ?", [dataset.id]
@@ -294,9 +297,7 @@ def read_state(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> State:
     return State(*row) if row else State(None, None, None)
 
 
-def write_state(
-    con: duckdb.DuckDBPyConnection, dataset: Dataset, state: State, updated_at: datetime
-) -> None:
+def write_state(con: Executes, dataset: Dataset, state: State, updated_at: datetime) -> None:
     """Replace the dataset's state row (call inside the load's transaction)."""
     con.execute("DELETE FROM bronze._state WHERE dataset = ?", [dataset.id])
     con.execute(
@@ -306,7 +307,7 @@ def write_state(
     )
 
 
-def mark_finished(con: duckdb.DuckDBPyConnection, load_id: str) -> datetime:
+def mark_finished(con: Executes, load_id: str) -> datetime:
     """Set the `finished_at` of a committed load to now (after its commit) and return it."""
     finished_at = datetime.now(UTC)
     con.execute(
@@ -315,7 +316,7 @@ def mark_finished(con: duckdb.DuckDBPyConnection, load_id: str) -> datetime:
     return finished_at
 
 
-def record_load(con: duckdb.DuckDBPyConnection, values: dict[str, object]) -> None:
+def record_load(con: Executes, values: dict[str, object]) -> None:
     """Append one audit row to `bronze._loads` (call inside the load's transaction)."""
     row = [values.get(column) for column in LOAD_COLUMNS]
     marks = ", ".join("?" for _ in LOAD_COLUMNS)

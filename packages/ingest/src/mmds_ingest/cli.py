@@ -241,9 +241,11 @@ def _dataset_status(con: duckdb.DuckDBPyConnection, dataset: Dataset, by_dataset
         f"SELECT cursor, load_id FROM bronze._state WHERE {_dataset_sql(con, '_state')} = ?",  # noqa: S608 -- constants
         [dataset.id],
     ).fetchone() or (None, None)
-    rows, flagged = con.execute(
+    counts = con.execute(
         f"SELECT count(*), count(_quality_issues) FROM {dataset.table}"  # noqa: S608 -- constants
     ).fetchone()
+    assert counts is not None  # an aggregate returns one row
+    rows, flagged = counts
     reconciled = None
     if "reconciliation" in bronze.columns(con, BRONZE_SCHEMA, "_loads"):  # 0.3.0 lacked it
         reconciled = con.execute(

@@ -158,7 +158,7 @@ class PortalClient:
         dest: Path,
         *,
         where: str | None,
-        order_by: str,
+        order_by: str | None,
         on_progress: ReceivedCallback | None = None,
     ) -> ExportFile:
         """Stream `/exports/jsonl` into `dest` (bounded memory); retried from scratch on failure."""
@@ -172,7 +172,7 @@ class PortalClient:
         sink: ExportSink,
         *,
         where: str | None,
-        order_by: str,
+        order_by: str | None,
         on_progress: ReceivedCallback | None = None,
     ) -> ExportFile:
         """Stream `/exports/jsonl` into `sink` (bounded memory); retried from scratch on failure

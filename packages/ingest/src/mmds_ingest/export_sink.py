@@ -39,6 +39,7 @@ class FileSink:
         self._file = self.path.open("wb")
 
     def write(self, chunk: bytes) -> None:
+        assert self._file is not None  # opened by begin()
         self._file.write(chunk)
 
     def finish(self) -> None:
@@ -109,10 +110,12 @@ class PartSink:
         self._size = 0
 
     def _append(self, data: bytes) -> None:
+        assert self._file is not None  # a part is open while writing
         self._file.write(data)
         self._size += len(data)
 
     def _hand_on(self) -> None:
+        assert self._file is not None and self._path is not None  # a part is open
         self._file.close()
         self._file = None
         self._handed_on += 1
@@ -120,6 +123,7 @@ class PartSink:
 
     def close(self) -> None:
         if self._file is not None:  # an unfinished part: void
+            assert self._path is not None  # opened together with the file
             self._file.close()
             self._file = None
             self._path.unlink(missing_ok=True)

@@ -54,7 +54,7 @@ def load_into_empty(
     directory: Path,
     *,
     where: str | None,
-    order_by: str,
+    order_by: str | None,
     part_bytes: int,
     on_progress: ReceivedCallback | None,
     load_id: str,
@@ -120,6 +120,7 @@ def insert_into_empty(
             log.info("the export download restarted; the parts loaded so far are void")
             con.execute(f"DELETE FROM {table}")  # noqa: S608 -- a constant
             continue
+        assert isinstance(part, Path)  # RESTART is the only string among the parts
         _insert_part(con, part, load_id=load_id, loaded_at=loaded_at, staging=staging)
         part.unlink()
     con.execute("RESET preserve_insertion_order")

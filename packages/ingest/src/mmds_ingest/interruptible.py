@@ -14,11 +14,18 @@ import concurrent.futures
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 
 T = TypeVar("T")
+
+
+class Executes(Protocol):
+    """What the load's SQL needs of a connection, DuckDB's `execute`: a DuckDB connection and
+    the interruptible `Connection` both have it."""
+
+    def execute(self, query: str, parameters: object = None) -> duckdb.DuckDBPyConnection: ...
 
 
 class Connection:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -148,8 +149,12 @@ def run_load(
             if incremental and not full_refresh and token and token == state.change_token:
                 return load.commit(None)
 
-            window_start = None if full else _window_start(cursor, settings.lookback_days)
-            where = None if window_start is None else since(dataset.cursor_field, window_start)
+            window_start: datetime | None = None
+            where: str | None = None
+            if not full:
+                assert cursor is not None and dataset.cursor_field is not None  # else it is full
+                window_start = _window_start(cursor, settings.lookback_days)
+                where = since(dataset.cursor_field, window_start)
             portal_total = client.count()
             expected = portal_total if full else client.count(where)
             load.audit |= {"window_start": window_start, "portal_total_count": portal_total}
@@ -175,6 +180,7 @@ def run_load(
                 on_progress=reporter.received,
             )
             reporter.enter("merge")
+            assert export.path is not None  # download_export writes to a file
             staged_merge = partial(
                 _stage_and_merge,
                 con,
@@ -288,10 +294,12 @@ def _trusted_cursor(
     if cursor is None or cursor <= latest:
         return cursor, None
     field = dataset.cursor_field
-    repaired = con.execute(
+    newest = con.execute(
         f"SELECT max({field}) FROM {dataset.table} WHERE {field} <= ?",  # noqa: S608 -- constants
         [latest],
-    ).fetchone()[0]
+    ).fetchone()
+    assert newest is not None  # an aggregate returns one row
+    repaired = newest[0]
     outcome = (
         f"repaired to {repaired.isoformat()}, the newest change in bronze not in the future"
         if repaired is not None
@@ -322,7 +330,7 @@ class _Load:
     cursor: datetime | None  # the trusted cursor the window starts from
     full: bool
     started_clock: float
-    audit: dict[str, object]
+    audit: dict[str, Any]  # the audit row's columns, of their several types
     committed: bool = False
 
     def commit(self, fill: Fill | None) -> LoadResult:
@@ -409,8 +417,11 @@ def _roll_back(con: duckdb.DuckDBPyConnection, load_id: str) -> bool:
     try:
         con.execute("ROLLBACK")
     except duckdb.TransactionException:  # no transaction left: the COMMIT ended it
-        found = con.execute("SELECT count(*) FROM bronze._loads WHERE load_id = ?", [load_id])
-        return bool(found.fetchone()[0])
+        found = con.execute(
+            "SELECT count(*) FROM bronze._loads WHERE load_id = ?", [load_id]
+        ).fetchone()
+        assert found is not None  # an aggregate returns one row
+        return bool(found[0])
     return False
 
 
@@ -500,7 +511,7 @@ def _since_clock(started: float) -> float:
     return time.perf_counter() - started
 
 
-def _result(audit: dict[str, object], started_clock: float) -> LoadResult:
+def _result(audit: dict[str, Any], started_clock: float) -> LoadResult:
     return LoadResult(
         dataset=str(audit["dataset"]),
         load_id=str(audit["load_id"]),

@@ -15,11 +15,9 @@ Into an empty bronze every row is new: `fresh_load` inserts the export directly.
 All set-based SQL; nothing leaves DuckDB.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-
-import duckdb
 
 from mmds_ingest.datasets import Dataset
 from mmds_ingest.identity import (
@@ -29,12 +27,13 @@ from mmds_ingest.identity import (
     payload_columns,
     record_key_sql,
 )
+from mmds_ingest.interruptible import Executes
 from mmds_ingest.staging import STAGED_TABLE
 from mmds_ingest.twin_groups import REREAD_TABLE, Reread
 
 AMBIGUOUS_TABLE = "_ambiguous"
 
-GroupReader = Callable[[duckdb.DuckDBPyConnection, str], Reread]
+GroupReader = Callable[[Executes, str], Reread]
 """Fills `twin_groups.REREAD_TABLE` with the whole portal groups of the identities in the
 named table (`twin_groups.GroupRereader`)."""
 
@@ -210,7 +209,7 @@ def _apply_sql(dataset: Dataset) -> str:
 
 
 def merge_staged(
-    con: duckdb.DuckDBPyConnection,
+    con: Executes,
     dataset: Dataset,
     *,
     full: bool,
@@ -233,17 +232,23 @@ def merge_staged(
     run_script(con, _existing_sql(dataset, full), params)
     fetched = Reread(groups=0, rows=0)
     if not full:
+        assert reread is not None  # checked above
         run_script(con, _ambiguous_sql(), params)
-        if con.execute(f"SELECT count(*) FROM {AMBIGUOUS_TABLE}").fetchone()[0]:  # noqa: S608
+        ambiguous = con.execute(f"SELECT count(*) FROM {AMBIGUOUS_TABLE}").fetchone()  # noqa: S608
+        assert ambiguous is not None  # an aggregate returns one row
+        if ambiguous[0]:
             fetched = reread(con, AMBIGUOUS_TABLE)
             run_script(con, _regroup_sql(), params)
     run_script(con, _plan_sql(full) + ";" + _apply_sql(dataset), params)
-    inserted, updated, unchanged = con.execute(
+    planned = con.execute(
         """SELECT count(*) FILTER (action = 'inserted'),
                   count(*) FILTER (action IN ('updated', 'rekeyed')),
                   count(*) FILTER (action = 'unchanged') FROM _plan"""
     ).fetchone()
-    deleted = con.execute("SELECT count(*) FROM _gone").fetchone()[0]
+    gone = con.execute("SELECT count(*) FROM _gone").fetchone()
+    assert planned is not None and gone is not None  # aggregates return one row
+    inserted, updated, unchanged = planned
+    deleted = gone[0]
     return MergeCounts(
         inserted=inserted,
         updated=updated,
@@ -254,7 +259,7 @@ def merge_staged(
     )
 
 
-def run_script(con: duckdb.DuckDBPyConnection, script: str, params: dict[str, object]) -> None:
+def run_script(con: Executes, script: str, params: Mapping[str, object]) -> None:
     """Execute each statement of `script`, binding the parameters it names."""
     for statement in (part.strip() for part in script.split(";")):
         if statement:

@@ -16,15 +16,12 @@ bronze. When the portal keeps changing and no agreement comes after `MAX_REPAIRS
 All of it runs inside the caller's transaction; set-based SQL, nothing row by row in Python.
 """
 
-import itertools
 import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-
-import duckdb
 
 from mmds_ingest.client import PortalClient
 from mmds_ingest.datasets import Dataset
@@ -36,7 +33,7 @@ from mmds_ingest.identity import (
     payload_columns,
     record_key_sql,
 )
-from mmds_ingest.interruptible import in_background
+from mmds_ingest.interruptible import Executes, in_background
 from mmds_ingest.merge import run_script
 from mmds_ingest.odsql import batch_filters, day_range
 from mmds_ingest.staging import Staging, payload_errors
@@ -71,7 +68,7 @@ class Reconciliation:
         return bool(self.inserted or self.deleted or self.rekeyed)
 
 
-def _bronze_counts(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Counts:
+def _bronze_counts(con: Executes, dataset: Dataset) -> Counts:
     rows = con.execute(
         f"SELECT CAST({dataset.cursor_sql} AS DATE), count(*) FROM {dataset.table} GROUP BY 1"  # noqa: S608 -- constants
     ).fetchall()
@@ -192,12 +189,13 @@ class Reconciler:
         self._dataset = staging.dataset
         self._params = {"load_id": load_id, "loaded_at": loaded_at}
 
-    def __call__(self, con: duckdb.DuckDBPyConnection) -> Reconciliation:
+    def __call__(self, con: Executes) -> Reconciliation:
         """Compare bronze with the portal and repair it (inside the caller's transaction);
         raise `ReconciliationError` when they cannot be brought to agree."""
         inserted = deleted = rekeyed = fetched = 0
         first: tuple[int, int, int] | None = None  # days compared, bronze rows, portal rows
-        for repairs in itertools.count():
+        repairs = 0
+        while True:
             portal = self._portal_counts()
             held = _bronze_counts(con, self._dataset)
             differing = _differing(portal, held)
@@ -226,6 +224,7 @@ class Reconciler:
             log.info("replaced bronze's rows of those days in %.1fs", time.perf_counter() - phase)
             fetched += rows
             inserted, deleted, rekeyed = inserted + added, deleted + gone, rekeyed + moved
+            repairs += 1
 
     def _unit(self, differing: int) -> str:
         if self._dataset.cursor_field is None:
@@ -240,18 +239,19 @@ class Reconciler:
         # The total runs beside the aggregation: one round trip. It gives the records without
         # a day, whether or not the portal groups them itself.
         counted = in_background(self._client.count, "portal-count")
-        days: Counts = dict(self._client.count_by_day(cursor))
+        days: Counts = dict(self._client.count_by_day(cursor).items())
         without_day = counted.result() - sum(days.values())
         if without_day:
             days[None] = without_day
         return days
 
-    def _fetch(self, con: duckdb.DuckDBPyConnection, days: list[date | None]) -> int:
+    def _fetch(self, con: Executes, days: list[date | None]) -> int:
         """Export the portal's records of `days` into `REPAIR_TABLE`; return how many."""
         cursor = self._dataset.cursor_field
         filters: dict[str, str | None] = {
             f"{first}..{last}": day_range(cursor, first, last)
             for first, last in _runs(day for day in days if day is not None)
+            if cursor is not None  # only a dataset with a cursor has days
         }
         if None in days:  # records without a cursor, or all of a dataset without one
             filters["null"] = f"{cursor} is null" if cursor else None
@@ -266,11 +266,11 @@ class Reconciler:
             with payload_errors():
                 con.execute(f"{verb} {query}", params)
             path.unlink()
-        return con.execute(f"SELECT count(*) FROM {REPAIR_TABLE}").fetchone()[0]  # noqa: S608 -- constants
+        row = con.execute(f"SELECT count(*) FROM {REPAIR_TABLE}").fetchone()  # noqa: S608 -- constants
+        assert row is not None  # an aggregate returns one row
+        return row[0]
 
-    def _apply(
-        self, con: duckdb.DuckDBPyConnection, days: list[date | None]
-    ) -> tuple[int, int, int]:
+    def _apply(self, con: Executes, days: list[date | None]) -> tuple[int, int, int]:
         """Replace bronze's rows of `days` with `REPAIR_TABLE`; return (inserted, deleted,
         rekeyed)."""
         con.execute(
@@ -278,11 +278,13 @@ class Reconciler:
             {"days": [day for day in days if day is not None]},
         )
         run_script(con, _apply_sql(self._dataset), self._params | {"with_nulls": None in days})
-        return con.execute(
+        applied = con.execute(
             """SELECT (SELECT count(*) FROM _arriving), (SELECT count(*) FROM _gone),
                       (SELECT count(*) FROM _renumbered
                        WHERE _old_key IS NOT NULL AND _old_key <> _new_key)"""
         ).fetchone()
+        assert applied is not None  # a SELECT of aggregates returns one row
+        return applied
 
     def _note(
         self,

@@ -159,7 +159,8 @@ class Retrier:
         """Run `call`, retrying what is transient within the attempts and the budget."""
         controller = Retrying(
             retry=retry_if_exception_type((TransientError, httpx.TransportError)),
-            stop=stop_after_attempt(self.attempts) | self._spent,
+            # tenacity types `|` for `stop_base` only; at run time it takes any stop callable.
+            stop=stop_after_attempt(self.attempts) | self._spent,  # type: ignore[operator]
             wait=self._wait,
             sleep=self._sleep,
             before_sleep=_log_retry,

@@ -21,6 +21,7 @@ import duckdb
 from mmds_ingest.datasets import Dataset
 from mmds_ingest.errors import PayloadError, SchemaDriftError
 from mmds_ingest.identity import identity_sql, row_hash_sql
+from mmds_ingest.interruptible import Executes
 
 STAGED_TABLE = "staged"
 
@@ -228,7 +229,7 @@ class Staging:
         source = "read_json_objects($path, format = 'newline_delimited')"
         return _rows_sql(self.dataset, source), self.params() | {"path": str(path)}
 
-    def stage(self, con: duckdb.DuckDBPyConnection, path: Path) -> StageSummary:
+    def stage(self, con: Executes, path: Path) -> StageSummary:
         """Load the export at `path` into the temp table `staged`, or raise `PayloadError`.
 
         A line that is not JSON fails the whole export (`PayloadError`), and so does a required
@@ -240,7 +241,7 @@ class Staging:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS {query}", params)
         return self.summarise(con, STAGED_TABLE)
 
-    def summarise(self, con: duckdb.DuckDBPyConnection, table: str) -> StageSummary:
+    def summarise(self, con: Executes, table: str) -> StageSummary:
         """Count the rows of one export held in `table` (staged rows, or the dataset's bronze
         table), or raise `SchemaDriftError` when a required field is absent from every record."""
         dataset = self.dataset
@@ -254,9 +255,11 @@ class Staging:
                 f"max({dataset.cursor_field}) FILTER "
                 f"(NOT contains(coalesce(_quality_issues, ''), '{_in_future(dataset)}'))"
             )
-        rows, flagged, newest, *missing = con.execute(
+        summary = con.execute(
             f"SELECT count(*), count(_quality_issues), {newest}{lacking} FROM {table}"  # noqa: S608 -- constants
         ).fetchone()
+        assert summary is not None  # an aggregate returns one row
+        rows, flagged, newest, *missing = summary
         absent = [
             name for name, count in zip(required, missing, strict=True) if rows and count == rows
         ]
@@ -266,9 +269,7 @@ class Staging:
             )
         return StageSummary(rows=rows, flagged=flagged, newest=newest)
 
-    def lift_future_flags(
-        self, con: duckdb.DuckDBPyConnection, *, load_id: str, loaded_at: datetime
-    ) -> Lifted:
+    def lift_future_flags(self, con: Executes, *, load_id: str, loaded_at: datetime) -> Lifted:
         """Drop the `<field>_in_future` codes of bronze rows the portal's clock now covers
         (inside the caller's transaction), so that bronze keeps what a fresh load would flag;
         the rows take this load's id, so models downstream see the change. Only rows already
@@ -295,10 +296,12 @@ class Staging:
             {"load_id": load_id, "loaded_at": loaded_at},
         )
         in_future = _in_future(dataset) if dataset.cursor_field else "_in_future"
-        rows, newest = con.execute(
+        summary = con.execute(
             "SELECT count(*), max(_cursor) FILTER ("  # noqa: S608 -- constants
             f"NOT contains(coalesce(issues, ''), '{in_future}')) FROM _lifted"
         ).fetchone()
+        assert summary is not None  # an aggregate returns one row
+        rows, newest = summary
         return Lifted(rows, newest)
 
 

@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from mmds_ingest.client import PortalClient
 from mmds_ingest.datasets import Dataset
 from mmds_ingest.errors import ReconciliationError
-from mmds_ingest.interruptible import in_background
+from mmds_ingest.interruptible import Executes, in_background
 from mmds_ingest.odsql import batch_filters, text_literal
 from mmds_ingest.staging import STAGED_TABLE, Staging, payload_errors
 
@@ -70,7 +68,7 @@ class GroupRereader:
         self._work_dir = work_dir
         self._staging = staging
 
-    def __call__(self, con: duckdb.DuckDBPyConnection, identities: str) -> Reread:
+    def __call__(self, con: Executes, identities: str) -> Reread:
         """Fill `REREAD_TABLE` with every portal record of the identities in the table
         `identities` (column `_identity`; each has a row in `staged` to take its fields from).
 
@@ -96,9 +94,7 @@ class GroupRereader:
         )
         return Reread(groups=len(filters), rows=rows)
 
-    def _fetch(
-        self, con: duckdb.DuckDBPyConnection, number: int, where: str | None, members: list[str]
-    ) -> int:
+    def _fetch(self, con: Executes, number: int, where: str | None, members: list[str]) -> int:
         """Count and export one batch; add its rows of `members` to `REREAD_TABLE`."""
         path = self._work_dir / f"groups-{number}.jsonl"
         # The count runs beside the export (the client can be shared between threads): one
@@ -110,18 +106,22 @@ class GroupRereader:
         with payload_errors():
             con.execute(f"CREATE OR REPLACE TEMP TABLE _reread_batch AS {query}", params)
         path.unlink()
-        received = con.execute("SELECT count(*) FROM _reread_batch").fetchone()[0]
+        counted_rows = con.execute("SELECT count(*) FROM _reread_batch").fetchone()
+        assert counted_rows is not None  # an aggregate returns one row
+        received = counted_rows[0]
         if received != expected:
             raise ReconciliationError(
                 f"re-reading {len(members)} group(s) of records sharing every identity field, "
                 f"the portal counted {expected} matching records but sent {received}"
             )
         # Each identity is asked for in one batch only, so no row is taken twice.
-        (kept,) = con.execute(
+        inserted = con.execute(
             f"""INSERT INTO {REREAD_TABLE}
             SELECT * FROM _reread_batch WHERE list_contains($members, _identity)""",  # noqa: S608 -- constants
             {"members": members},
         ).fetchone()
+        assert inserted is not None  # INSERT reports its count as one row
+        (kept,) = inserted
         con.execute("DROP TABLE _reread_batch")
         return kept
 

@@ -54,11 +54,15 @@ def _field_value(name: str, value: object) -> object:
     kind = _CSV_TYPES.get(name, "VARCHAR")
     try:
         if kind == "TIMESTAMPTZ":
+            if not isinstance(value, str):
+                raise TypeError
             instant = datetime.fromisoformat(value)
             if instant.tzinfo is None:
                 raise ValueError("no offset")
             return instant.astimezone(UTC)
         if kind == "DATE":
+            if not isinstance(value, str):
+                raise TypeError
             return date.fromisoformat(value)
         if kind == "DOUBLE":
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -211,7 +215,9 @@ class Dataset:
                 f"FROM {_READ_CSV}",
                 [self._next_seq, str(csv_path)],
             )
-            added = inserted.fetchone()[0]
+            row = inserted.fetchone()
+            assert row is not None  # INSERT reports its count as one row
+            added = row[0]
             self._next_seq += added
             self.render_pending()
         return added
@@ -230,17 +236,23 @@ class Dataset:
 
     def count_all(self) -> int:
         """Rows in the dataset now."""
-        return self._con.cursor().execute("SELECT count(*) FROM records").fetchone()[0]
+        row = self._con.cursor().execute("SELECT count(*) FROM records").fetchone()
+        assert row is not None  # an aggregate returns one row
+        return row[0]
 
     def newest_change(self) -> datetime | None:
         """The latest `last_modified_timestamp`, or None when there are no rows."""
         sql = "SELECT max(last_modified_timestamp) FROM records"
-        return self._con.cursor().execute(sql).fetchone()[0]
+        row = self._con.cursor().execute(sql).fetchone()
+        assert row is not None  # an aggregate returns one row
+        return row[0]
 
     def count(self, where: Compiled, timezone: str = "UTC") -> int:
         """Rows matching a compiled `where`."""
         sql = f"SELECT count(*) FROM records WHERE {where.sql}"  # noqa: S608 (compiled, parameterised)
-        return self.cursor(timezone).execute(sql, list(where.params)).fetchone()[0]
+        row = self.cursor(timezone).execute(sql, list(where.params)).fetchone()
+        assert row is not None  # an aggregate returns one row
+        return row[0]
 
     def select(
         self, query: Query, style: str, timezone: str = "UTC", as_json: bool = False

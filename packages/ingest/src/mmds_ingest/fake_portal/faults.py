@@ -194,7 +194,7 @@ class FaultPlan:
 
     def take(self, endpoint: str, dataset: str) -> list[Fault]:
         """Faults that fire on this request, in injection order; counts and uses them up."""
-        taken = []
+        taken: list[Fault] = []
         with self._lock:
             for fault in self._faults:
                 if fault.endpoint not in ("any", endpoint) or fault.dataset not in ("any", dataset):

@@ -45,7 +45,7 @@ class ODSQLError(ValueError):
 class Token:
     kind: str
     text: str
-    value: str | None = None
+    value: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ def tokenize(text: str) -> list[Token]:
         match = _TOKEN.match(text, position)
         if match is None:
             raise ODSQLError(f"Unexpected character {text[position]!r} at position {position}")
+        assert match.lastgroup is not None  # every alternative of _TOKEN is a named group
         kind = match.lastgroup if match.lastgroup != "date_value" else "date"
         if kind == "date":
             tokens.append(Token("date", match.group(0), match.group("date_value")))
@@ -124,8 +125,9 @@ class _WhereParser:
 
     def parse(self) -> Compiled:
         sql = self.disjunction()
-        if self.peek() is not None:
-            raise ODSQLError(f"Unexpected token {self.peek().text!r}")
+        left = self.peek()
+        if left is not None:
+            raise ODSQLError(f"Unexpected token {left.text!r}")
         return Compiled(sql, tuple(self.params))
 
     def disjunction(self) -> str:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +17,13 @@ from mmds_ingest.fake_portal.faults import Fault
 from mmds_ingest.fake_portal.hostile import hostile_records
 from mmds_ingest.fake_portal.quota import RESET_STYLES
 from mmds_ingest.fake_portal.schema import BOUNDARY_FIELDS, DATASET_ID, SHAPE_STYLES
-from mmds_ingest.fake_portal.server import API_PREFIX, PortalState, SeenRequest, make_server
+from mmds_ingest.fake_portal.server import (
+    API_PREFIX,
+    PortalServer,
+    PortalState,
+    SeenRequest,
+    make_server,
+)
 from mmds_ingest.fake_portal.span import DEFAULT_END, DEFAULT_START, span_days
 
 PARQUET_STYLES = ("parquet", "parquet_text")
@@ -67,7 +74,7 @@ class FakePortal:
         for name, limit in (("quota", quota), ("api_key_quota", api_key_quota)):
             if limit is not None and limit < 0:
                 raise ValueError(f"{name} must be zero or more (None: unlimited), got {limit}")
-        self._options = {
+        self._options: dict[str, Any] = {  # the constructor's arguments, of their types
             "rows": rows,
             "seed": seed,
             "start": start,
@@ -82,7 +89,7 @@ class FakePortal:
         self._dataset: Dataset | None = None
         self._boundaries: Dataset | None = None
         self._state: PortalState | None = None
-        self._server = None
+        self._server: PortalServer | None = None
         self._thread: threading.Thread | None = None
         self._advances = 0
         self._deletions = 0
@@ -169,7 +176,9 @@ class FakePortal:
     def url(self) -> str:
         """The site root, as `MMDS_PORTAL_URL` expects it (e.g. `http://127.0.0.1:54321`)."""
         self._running()
+        assert self._server is not None  # checked by _running()
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # a bound socket's address is text
         return f"http://{host}:{port}"
 
     @property

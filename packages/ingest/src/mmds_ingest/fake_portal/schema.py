@@ -139,6 +139,7 @@ def geojson_feature(fields: tuple[Field, ...]) -> str:
     geometry, carrier = "NULL", None
     if shapes:
         carrier = shapes[0]
+        assert carrier.column is not None  # shapes are the stored ones
         geometry = _stored_json(carrier.column)
     elif points:
         carrier = points[0]

@@ -176,6 +176,7 @@ class PortalHandler(BaseHTTPRequestHandler):
             emit(pending)
             self.wfile.write(b"0\r\n\r\n")
         except _BodyCut:
+            assert cut is not None  # only a cut ends the body early
             if cut.kind is FaultKind.TRUNCATED_BODY:
                 self.wfile.write(b"0\r\n\r\n")
             else:
@@ -232,7 +233,7 @@ class PortalHandler(BaseHTTPRequestHandler):
         parts = path[len(API_PREFIX) :].strip("/").split("/") if path.startswith(API_PREFIX) else []
         dataset_id = unquote(parts[0]) if parts else None
         served = self.state.datasets.get(dataset_id) if dataset_id else None
-        if served is None:
+        if served is None or dataset_id is None:
             message = f"The requested dataset or resource was not found: {dataset_id or path}"
             self._error(404, "NotFound", message, rate_headers)
             return
