@@ -7,6 +7,7 @@ next rerun reads the new data without a restart; old entries age out of the smal
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import streamlit as st
 
@@ -15,7 +16,7 @@ from mmds_dashboard.filters import FilterOptions, Filters
 from mmds_dashboard.geography import AreaShape, area_shapes
 from mmds_dashboard.serving import PublishMarker, publish_connection
 
-_CACHE = {"show_spinner": False, "max_entries": 64}
+_CACHE: dict[str, Any] = {"show_spinner": False, "max_entries": 64}
 
 
 @st.cache_data(**_CACHE)

@@ -127,7 +127,7 @@ def ranked_bars(
 ) -> Figure:
     """Horizontal bars of `value` per `label`, largest first, one labelled row per bar; `kind`
     (a column of "current"/"deprecated") colours deprecated rows apart."""
-    colour: alt.Color | alt.value = alt.value(CURRENT_COLOUR)
+    colour: Any = alt.value(CURRENT_COLOUR)  # a value or, with `kind`, a field's colours
     if kind is not None:
         colour = alt.Color(
             f"{kind}:N",
@@ -345,7 +345,7 @@ def area_map(
             scale=alt.Scale(scheme="redblue", reverse=True, domain=[-limit, limit], domainMid=0),
             legend=alt.Legend(format="+.0%", orient="bottom", gradientLength=260),
         )
-    outline = alt.value(0.6)
+    outline: Any = alt.value(0.6)  # or, with an area selected, a condition
     if selected:
         outline = alt.condition(pick, alt.value(2.5), alt.value(0.6))
     base = _lookup_shapes(alt.Chart(_data("areas")))
@@ -387,7 +387,7 @@ def area_map(
                 tooltip=[alt.Tooltip("requests:Q", format=",", title="Requests here")],
             )
         )
-    fit = {} if frame is None else {"fit": frame}
+    fit: dict[str, Any] = {} if frame is None else {"fit": frame}
     chart = (
         alt.layer(*layers)
         .project(type="mercator", **fit)

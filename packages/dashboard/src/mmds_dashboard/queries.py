@@ -230,7 +230,10 @@ def publish_info(con: duckdb.DuckDBPyConnection) -> Publish:
     ).fetchone()
     if row is None:
         return Publish(None, None, None)
-    return Publish(*row[:4], is_sample=bool(row[4]))
+    published_at, load_id, source_last_modified_at, portal_url, is_sample = row
+    return Publish(
+        published_at, load_id, source_last_modified_at, portal_url, is_sample=bool(is_sample)
+    )
 
 
 def area_boundaries(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:

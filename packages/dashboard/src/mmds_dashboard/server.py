@@ -9,8 +9,6 @@ open the dashboard. Importing them before the server starts moves that wait to s
 
 from __future__ import annotations
 
-import sys
-
 
 def preload() -> None:
     """Import what the pages import, so the first visit does not wait for it."""
@@ -31,4 +29,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -104,23 +104,24 @@ def dbt_out_of_date(instance: DagsterInstance, models: AssetsDefinition) -> list
     new test) or whose newest error-severity evaluation failed.
     """
     latest = instance.get_latest_materialization_events([*models.keys, *BRONZE_TABLES])
-    bronze = max((latest[key].timestamp for key in BRONZE_TABLES if latest.get(key)), default=None)
+    loads = [latest.get(key) for key in BRONZE_TABLES]
+    bronze = max((event.timestamp for event in loads if event is not None), default=None)
     reasons = []
     for key, code_version in models.code_versions_by_key.items():
         event = latest.get(key)
         if event is None or event.asset_materialization is None:
             reasons.append(f"{key.to_user_string()} was never built")
-        elif event.asset_materialization.tags.get(CODE_VERSION_TAG) != code_version:
+        elif (event.asset_materialization.tags or {}).get(CODE_VERSION_TAG) != code_version:
             reasons.append(f"{key.to_user_string()} changed")
         elif bronze is not None and event.timestamp < bronze:
             reasons.append(f"{key.to_user_string()} is older than bronze")
     evaluations = latest_evaluations(instance, list(models.check_keys))
-    for key in models.check_keys:
-        evaluation = evaluations.get(key)
+    for check_key in models.check_keys:
+        evaluation = evaluations.get(check_key)
         if evaluation is None:
-            reasons.append(f"test {key.name} was never evaluated")
+            reasons.append(f"test {check_key.name} was never evaluated")
         elif not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR:
-            reasons.append(f"test {key.name} failed last time")
+            reasons.append(f"test {check_key.name} failed last time")
     return reasons
 
 

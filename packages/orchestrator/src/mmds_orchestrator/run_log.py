@@ -75,7 +75,7 @@ class LogFile(io.TextIOBase):
 class Tee(io.TextIOBase):
     """A text stream writing to several others at once (thread-safe), ANSI codes removed."""
 
-    def __init__(self, *streams: TextIO) -> None:
+    def __init__(self, *streams: io.TextIOBase | TextIO) -> None:
         self._streams = streams
         self._lock = threading.Lock()
 
@@ -126,7 +126,7 @@ def captured(log: LogFile, out: TextIO, err: TextIO, verbose: bool) -> Iterator[
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
         try:
-            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):  # type: ignore[type-var]
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                 yield terminal
         finally:
             root.removeHandler(handler)

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from dagster import DagsterEvent, DagsterEventType, ExecuteInProcessResult
@@ -32,7 +33,7 @@ class RunSummary:
     seconds: float
     serving_path: Path
     checks: Sequence[CheckResult] = ()
-    loads: list[dict[str, object]] = field(default_factory=list)
+    loads: list[dict[str, Any]] = field(default_factory=list)
     models_built: int = 0
     dbt_out_of_date: str | None = None
     skipped: list[str] = field(default_factory=list)

@@ -2,6 +2,7 @@
 every page by them and zooms the map to them."""
 
 import hashlib
+from typing import Literal
 
 import streamlit as st
 
@@ -16,7 +17,10 @@ from mmds_dashboard.periods import trend_grain
 from mmds_dashboard.queries import POINT_DETAIL_MAX_AREAS
 from mmds_dashboard.tables import labelled
 
-MEASURES = {"Requests opened": "requests", "Change": "change"}
+MEASURES: dict[str, Literal["requests", "change"]] = {
+    "Requests opened": "requests",
+    "Change": "change",
+}
 
 
 def _picked_on_map(key: str) -> None:

@@ -145,7 +145,7 @@ def _trained(
         f"Trained through {through}: MASE {overall.mase_model:.3f}, seasonal naive "
         f"{overall.mase_baseline:.3f} over {overall.series} series."
     )
-    figures = {
+    figures: dict[str, Any] = {
         VERSION: version,
         TRAINED_THROUGH: str(through),
         MASE_MODEL: overall.mase_model,

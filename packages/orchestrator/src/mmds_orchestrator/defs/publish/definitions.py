@@ -20,7 +20,9 @@ def publish() -> Definitions:
     resource."""
     settings = PipelineSettings.from_environment()
     project, models = dbt_models(settings)
-    gold = sorted((key for key in models.keys if key.path[0] == "gold"), key=lambda k: k.path)
+    gold = sorted(
+        (key for key in models.keys if key.path[0] == "gold"), key=lambda k: tuple(k.path)
+    )
     manifest = json.loads(project.manifest_path.read_text(encoding="utf-8"))
     serving_gold = build_publish_asset(
         [*gold, FORECAST_KEY, BACKTEST_KEY, BRONZE_LOADS],
