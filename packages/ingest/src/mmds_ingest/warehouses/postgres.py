@@ -239,7 +239,8 @@ class PostgresWarehouse:
         written, gone = tmp / "written.csv", tmp / "gone.csv"
         con.execute(
             f"COPY (SELECT {exported}, {ORIGIN} FROM {dataset.table} "  # noqa: S608 -- constants
-            f"WHERE _load_id = {_literal(load_id)}) TO {_literal(written)} (FORMAT csv, HEADER false)"
+            f"WHERE _load_id = {_literal(load_id)}) "
+            f"TO {_literal(written)} (FORMAT csv, HEADER false)"
         )
         con.execute(
             f"COPY (SELECT _record_key FROM _mirrored_keys EXCEPT "  # noqa: S608 -- constants
