@@ -58,11 +58,12 @@ def _as_server_user(command: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_server(password: str | None = None) -> Iterator[str]:
+def postgres_server(password: str | None = None, fsync: bool = False) -> Iterator[str]:
     """Start a PostgreSQL server; yield the URL of an empty database `warehouse` on it.
 
     With `password`, the user `mmds` must give it (scram-sha-256) and the URL carries it;
-    without, any local connection is trusted.
+    without, any local connection is trusted. `fsync` off (the default) suits tests; the
+    benchmark turns it on, as a real server runs.
     """
     bin_dir = binaries()
     directory = Path(tempfile.mkdtemp(prefix="mmds-postgres-"))
@@ -82,7 +83,8 @@ def postgres_server(password: str | None = None) -> Iterator[str]:
             _as_server_user([str(bin_dir / "initdb"), "-D", str(data), *auth, "-U", "mmds"]),
             **run,
         )
-        options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        durable = "on" if fsync else "off"
+        options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync={durable}"
         subprocess.run(
             _as_server_user(
                 [
