@@ -334,3 +334,20 @@ def test_unset_or_empty_means_the_duckdb_file(tmp_path):
         settings = IngestSettings(data_dir=tmp_path, warehouse_url=value)
         assert settings.postgres_url is None
         assert settings.warehouse_name == str(tmp_path.resolve() / "warehouse.duckdb")
+
+
+def test_status_and_history_read_the_server(tmp_path, postgres_url):
+    with FakePortal(rows=200, seed=3) as portal:
+        env = os.environ | {
+            "MMDS_DATA_DIR": str(tmp_path / "data"),
+            "MMDS_PORTAL_URL": portal.url,
+            "MMDS_WAREHOUSE_URL": postgres_url,
+        }
+        command = str(Path(sys.executable).with_name("mmds-ingest"))
+        subprocess.run([command, "load"], env=env, check=True, capture_output=True, timeout=120)
+        status = subprocess.run(
+            [command, "status"], env=env, capture_output=True, text=True, timeout=60, check=True
+        )
+    assert postgres_url.replace("mmds@", "") in status.stdout  # named, without the user
+    assert "rows        200 (0 flagged)" in status.stdout
+    assert "3-1-1-service-requests" in status.stdout and "full" in status.stdout

@@ -60,16 +60,19 @@ MIRRORED = ("_record_key", "_row_hash", "_load_id", "_loaded_at", "_quality_issu
 written by the load from the export, or kept from the server."""
 
 
-def connect(url: str, *, shown: str, autocommit: bool = False) -> psycopg.Connection:
+def connect(
+    url: str, *, shown: str, autocommit: bool = False, raw: bool = False
+) -> psycopg.Connection:
     """Connect to the server with the session time zone pinned to UTC, or raise
     `WarehouseUnreachableError` within `CONNECT_TIMEOUT_SECONDS` saying why (never the
-    password)."""
+    password). `raw`: queries take `$n` parameters, as DuckDB's do (psycopg's `RawCursor`)."""
     try:
         con = psycopg.connect(
             url,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            autocommit=autocommit,
+            autocommit=autocommit or raw,
             application_name="mmds-ingest",
+            **({"cursor_factory": psycopg.RawCursor} if raw else {}),
         )
     except psycopg.Error as error:
         raise WarehouseUnreachableError(
