@@ -156,3 +156,51 @@ def test_the_same_gold_and_serving_file_on_both_engines(tmp_path, postgres_url):
             for path in (duck_dir, pg_dir)
         ]
         assert counts[0] == counts[1]
+
+
+def test_two_runs_at_once_against_one_server_take_turns(tmp_path, postgres_url):
+    """Two `mmds run` from two data dirs (two machines) on one warehouse and one Dagster
+    storage: the shared `warehouse` pool makes them take turns, both succeed, and bronze holds
+    each record once."""
+    storage = postgres_url.replace("postgresql://", "postgresql+psycopg2://")
+    with FakePortal(rows=2_000, seed=23, end=PORTAL_END) as portal:
+        base = os.environ | {
+            "MMDS_PORTAL_URL": portal.url,
+            "MMDS_WAREHOUSE_URL": postgres_url,
+            "MMDS_DAGSTER_STORAGE_URL": storage,
+            "MMDS_LOCK_WAIT_SECONDS": "300",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DAGSTER_DISABLE_TELEMETRY": "true",
+        }
+        for name in ("DAGSTER_HOME", "MMDS_DBT_PROJECT_DIR"):
+            base.pop(name, None)
+        subprocess.run(
+            [str(Path(sys.executable).with_name("mmds-ingest")), "load"],
+            env=base | {"MMDS_DATA_DIR": str(tmp_path / "first")},
+            capture_output=True,
+            check=True,
+            timeout=300,
+        )
+        portal.advance(days=5)
+        runs = [
+            subprocess.Popen(
+                [MMDS, "run"],
+                env=base | {"MMDS_DATA_DIR": str(tmp_path / name)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for name in ("first", "second")
+        ]
+        outputs = [run.communicate(timeout=900)[0] for run in runs]
+        assert [run.returncode for run in runs] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+        with psycopg.connect(postgres_url) as con:
+            rows, keys = con.execute(
+                "SELECT count(*), count(DISTINCT _record_key) FROM bronze.service_requests"
+            ).fetchone()
+            recorded = con.execute("SELECT count(DISTINCT run_id) FROM runs").fetchone()[0]
+            assert rows == keys == portal.total_count()
+            assert recorded >= 2  # both runs in the one shared history
+    for name in ("first", "second"):
+        assert (tmp_path / name / "serving.duckdb").exists()
+        assert not list((tmp_path / name / "dagster_home").glob("**/*.db"))
