@@ -7,6 +7,7 @@ The server is the session's (tests/postgres_server.py); each test has its own da
 
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from mmds_ingest import IngestSettings, run_load
 from mmds_ingest.datasets import LOCAL_AREA_BOUNDARIES, SERVICE_REQUESTS
 from mmds_ingest.errors import SettingsError, WarehouseLockedError, WarehouseUnreachableError
 from mmds_ingest.fake_portal import FakePortal
+from mmds_ingest.warehouses.postgres import LOCK_KEY
 
 from tests.postgres_server import PostgresUnavailable, postgres_server
 
@@ -159,7 +161,7 @@ def test_a_second_writer_is_refused_or_waits(tmp_path, postgres_url):
     with FakePortal(rows=300, seed=3) as portal:
         settings = _settings(tmp_path, portal, postgres_url)
         holder = psycopg.connect(postgres_url)
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", [0x6D6D6473])  # what a load holds
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])  # what a load holds
         started = time.monotonic()
         with pytest.raises(WarehouseLockedError, match="being loaded by another process"):
             run_load(settings)
@@ -351,3 +353,29 @@ def test_status_and_history_read_the_server(tmp_path, postgres_url):
     assert postgres_url.replace("mmds@", "") in status.stdout  # named, without the user
     assert "rows        200 (0 flagged)" in status.stdout
     assert "3-1-1-service-requests" in status.stdout and "full" in status.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase", ["download", "commit"])
+def test_ctrl_c_stops_a_load_into_the_server_and_commits_nothing(
+    phase, tmp_path, postgres_url, monkeypatch
+):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_load_interrupt import STOPS_WITHIN, Loader, _interrupted
+
+    monkeypatch.setenv("MMDS_WAREHOUSE_URL", postgres_url)
+    with FakePortal(rows=100_000, seed=4) as portal:
+        loader = Loader(tmp_path / "data", portal.url)
+        loader.wait_for(f"3-1-1-service-requests: {phase}")
+        code, seconds = loader.stop(signal.SIGINT)
+        last = loader.last_line()
+        assert code == 130
+        assert seconds < STOPS_WITHIN * 2  # the server's rollback included
+        if last == _interrupted(phase):
+            assert _snapshot(postgres_url) == ((), (), ())  # not even the tables (DDL too)
+        else:  # the signal came as the commit returned: the load is whole
+            assert "committed: it is complete" in last
+            _assert_consistent(postgres_url)
+        # The next load completes the work.
+        monkeypatch.setenv("MMDS_LOCK_WAIT_SECONDS", "30")
+        assert run_load(_settings(tmp_path, portal, postgres_url)).bronze_count == 100_000
