@@ -37,11 +37,12 @@ from mmds_ingest import IngestSettings, run_load
 from mmds_ingest.datasets import SERVICE_REQUESTS
 
 
-def start_portal(rows: int, seed: int) -> tuple[subprocess.Popen, str]:
-    """Start `mmds-ingest fake-portal` and return it with its site root URL."""
+def start_portal(rows: int, seed: int, end: str | None = None) -> tuple[subprocess.Popen, str]:
+    """Start `mmds-ingest fake-portal` (its data ending at `end`, ISO 8601, if given) and return
+    it with its site root URL."""
     command = [str(Path(sys.executable).with_name("mmds-ingest")), "fake-portal"]
     portal = subprocess.Popen(
-        [*command, "--rows", str(rows), "--seed", str(seed)],
+        [*command, "--rows", str(rows), "--seed", str(seed), *(["--end", end] if end else [])],
         stdout=subprocess.PIPE,
         text=True,
     )

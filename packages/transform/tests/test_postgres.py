@@ -1,7 +1,7 @@
 """The same dbt project on PostgreSQL: every gold table equals DuckDB's, before and after an
 incremental cycle with new, changed and deleted requests and one hostile record of each kind.
 
-A real PostgreSQL 15 server is started for the module (tests/postgres_warehouse.py). Bronze is
+A real PostgreSQL server is started for the session (tests/postgres_server.py). Bronze is
 loaded into DuckDB by mmds-ingest from the fake portal, then copied into PostgreSQL with COPY;
 each engine then runs the same plain `dbt build`.
 """
@@ -10,7 +10,6 @@ import json
 import math
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,22 +96,13 @@ def _compare(duck_dir: Path, pg_dir: Path, url: str) -> Comparison:
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    try:
-        with postgres_warehouse.postgres_server() as url:
-            yield url
-    except postgres_warehouse.PostgresUnavailable as error:
-        pytest.skip(f"no PostgreSQL server can be started here: {error}")
-
-
-@pytest.fixture(scope="module")
-def comparisons(postgres_url, tmp_path_factory) -> dict[str, Comparison]:
+def comparisons(postgres_server_url, tmp_path_factory) -> dict[str, Comparison]:
     duck_dir = tmp_path_factory.mktemp("duckdb-warehouse")
     pg_dir = tmp_path_factory.mktemp("postgres-artefacts")
     portal = seeded_warehouse.start_portal(rows=ROWS, seed=21)
     try:
         seeded_warehouse.load_bronze(duck_dir, portal, full_refresh=True)
-        first = _compare(duck_dir, pg_dir, postgres_url)
+        first = _compare(duck_dir, pg_dir, postgres_server_url)
         advance = portal.advance(days=20)
         assert advance.added and advance.closed and advance.edited and advance.deleted
         seeded_warehouse.load_bronze(duck_dir, portal)
@@ -121,7 +111,7 @@ def comparisons(postgres_url, tmp_path_factory) -> dict[str, Comparison]:
         portal.stop()
     # One record of every hostile kind: the quarantine and the treatments run on both engines.
     hostile_bronze.insert_rows(duck_dir, hostile_bronze.hostile_mix(), "hostile-load")
-    return {"full": first, "incremental": _compare(duck_dir, pg_dir, postgres_url)}
+    return {"full": first, "incremental": _compare(duck_dir, pg_dir, postgres_server_url)}
 
 
 def _statuses(build: dict) -> Counter:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -262,10 +263,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    """Whether `schema.table` exists (a warehouse of an earlier version lacks newer tables)."""
+def table_exists(con: Any, schema: str, table: str) -> bool:
+    """Whether `schema.table` exists (a warehouse of an earlier version lacks newer tables).
+    `$n` parameters: a PostgreSQL connection with psycopg's `RawCursor` runs it too."""
     row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = $1 AND table_name = $2",
         [schema, table],
     ).fetchone()
     return bool(row and row[0])
@@ -276,7 +279,7 @@ def columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]
     next load); empty when there is no such table."""
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ?",
+        "WHERE table_schema = $1 AND table_name = $2",
         [schema, table],
     ).fetchall()
     return {name for (name,) in rows}

@@ -189,6 +189,26 @@ def _print_result(result: LoadResult) -> None:
 
 
 def _open_read_only(settings: IngestSettings):
+    """The warehouse to read (`status`, `history`): the DuckDB file read-only, or a connection
+    to the PostgreSQL server; the queries use SQL and `$n` parameters both engines run."""
+    if settings.postgres_url:
+        from mmds_ingest.warehouses import postgres
+
+        try:
+            server = postgres.connect(
+                settings.postgres_url, shown=settings.warehouse_name, raw=True
+            )
+            exists = bronze.table_exists(server, BRONZE_SCHEMA, "_state")
+        except IngestError as error:
+            raise _fail(error) from None
+        if not exists:
+            server.close()
+            raise _fail(
+                IngestError(
+                    f"{settings.warehouse_name} has no bronze tables yet", "run `mmds-ingest load`"
+                )
+            )
+        return server
     path = settings.warehouse_path
     if not path.exists():
         raise _fail(IngestError(f"no warehouse at {path} yet", "run `mmds-ingest load` first"))
@@ -215,7 +235,7 @@ def status(data_dir: DataDir = None) -> None:
         sections = [_dataset_status(con, dataset, by_dataset) for dataset in DATASETS]
     finally:
         con.close()
-    out.print(f"warehouse   {settings.warehouse_path}")
+    out.print(f"warehouse   {settings.warehouse_name}")
     out.print(f"loads       {loads:,}")
     for lines in sections:
         out.print()
@@ -238,7 +258,7 @@ def _dataset_status(con: duckdb.DuckDBPyConnection, dataset: Dataset, by_dataset
     if not bronze.table_exists(con, BRONZE_SCHEMA, dataset.bronze_table):
         return [title, "  (not loaded yet)"]
     state = con.execute(
-        f"SELECT cursor, load_id FROM bronze._state WHERE {_dataset_sql(con, '_state')} = ?",  # noqa: S608 -- constants
+        f"SELECT cursor, load_id FROM bronze._state WHERE {_dataset_sql(con, '_state')} = $1",  # noqa: S608 -- constants
         [dataset.id],
     ).fetchone() or (None, None)
     counts = con.execute(
@@ -249,7 +269,7 @@ def _dataset_status(con: duckdb.DuckDBPyConnection, dataset: Dataset, by_dataset
     reconciled = None
     if "reconciliation" in bronze.columns(con, BRONZE_SCHEMA, "_loads"):  # 0.3.0 lacked it
         reconciled = con.execute(
-            f"SELECT reconciliation FROM bronze._loads WHERE {by_dataset} = ? "  # noqa: S608 -- constants
+            f"SELECT reconciliation FROM bronze._loads WHERE {by_dataset} = $1 "  # noqa: S608 -- constants
             "AND reconciliation IS NOT NULL ORDER BY started_at DESC LIMIT 1",
             [dataset.id],
         ).fetchone()
@@ -280,8 +300,9 @@ def _print_loads(settings: IngestSettings, limit: int) -> None:
         rows = con.execute(
             f"""SELECT load_id, {_dataset_sql(con, "_loads")}, mode, status, rows_received,
                       rows_inserted, rows_updated, rows_deleted, rows_flagged,
-                      round(epoch(finished_at - started_at), 1), cursor_after, message
-               FROM bronze._loads ORDER BY started_at DESC LIMIT ?""",  # noqa: S608 -- constants
+                      round(CAST(extract(epoch FROM finished_at - started_at) AS NUMERIC), 1),
+                      cursor_after, message
+               FROM bronze._loads ORDER BY started_at DESC LIMIT $1""",  # noqa: S608 -- constants
             [limit],
         ).fetchall()
     finally:

@@ -67,6 +67,13 @@ class WarehouseLockedError(IngestError):
     )
 
 
+class WarehouseUnreachableError(IngestError):
+    """The PostgreSQL warehouse refused or did not answer a connection: wrong host, port, user,
+    password or database, or no server there (after a few seconds)."""
+
+    hint = "check MMDS_WAREHOUSE_URL (host, port, user, password, database) and the server"
+
+
 class PortalUnreachableError(IngestError):
     """No connection to the portal could be made: its name does not resolve, there is no
     network, or nothing accepts connections there (after a short wait)."""

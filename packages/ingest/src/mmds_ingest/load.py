@@ -1,7 +1,6 @@
 """One load of one dataset from the portal into bronze: decide the mode, download, stage,
 merge, reconcile with the portal, and commit data, audit row and cursor in one transaction."""
 
-import contextlib
 import logging
 import shutil
 import time
@@ -13,12 +12,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from mmds_ingest import bronze
 from mmds_ingest.client import Metadata, PortalClient
 from mmds_ingest.datasets import SERVICE_REQUESTS, Dataset
-from mmds_ingest.errors import ReconciliationError, WarehouseCorruptError
+from mmds_ingest.errors import ReconciliationError
 from mmds_ingest.fresh_load import load_into_empty
 from mmds_ingest.interruptible import Connection
 from mmds_ingest.merge import MergeCounts, merge_staged
@@ -29,10 +26,9 @@ from mmds_ingest.schema import change_token, check_fields, portal_clock
 from mmds_ingest.settings import IngestSettings
 from mmds_ingest.staging import StageSummary, Staging
 from mmds_ingest.twin_groups import GroupRereader
+from mmds_ingest.warehouses import Warehouse, open_warehouse
 
 log = logging.getLogger(__name__)
-
-TMP_DIR = "tmp"
 
 
 @dataclass(frozen=True)
@@ -86,14 +82,14 @@ def run_load(
     started_clock = time.perf_counter()
     started_at = datetime.now(UTC)
     load_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    tmp_dir = settings.data_dir / TMP_DIR
+    tmp_dir = settings.tmp_dir
     reporter = Reporter(dataset.id, on_progress)
-    before = _Before.look(settings)
+    warehouse = open_warehouse(settings)
     try:
         reporter.enter("metadata")
-        con, aside = _open_warehouse(settings, full_refresh)
+        con = warehouse.begin(dataset, full_refresh)
     except BaseException as error:
-        before.restore(settings, None)
+        warehouse.close(committed=False)
         _note_stop(error, reporter, committed=False)
         raise
     load: _Load | None = None
@@ -101,12 +97,6 @@ def run_load(
         shutil.rmtree(tmp_dir, ignore_errors=True)  # a killed load's leftovers; we hold the lock
         bronze.make_folder(tmp_dir)
         state = bronze.read_state(con, dataset)
-        moved = (
-            f"{settings.warehouse_path.name} was not a DuckDB file: moved aside to {aside.name} "
-            "and loaded into a new one"
-            if aside
-            else None
-        )
         with PortalClient(settings, dataset) as client:
             metadata = client.metadata()
             drift = check_fields(metadata.body, dataset)
@@ -124,6 +114,7 @@ def run_load(
             )
             token = change_token(metadata.body)
             load = _Load(
+                warehouse,
                 con,
                 client,
                 reporter,
@@ -141,7 +132,7 @@ def run_load(
                     "cursor_before": state.cursor,
                     "change_token": token,
                     "started_at": started_at,
-                    "message": _join(moved, drift, repair),
+                    "message": _join(warehouse.note, drift, repair),
                 },
             )
             # A dataset without a cursor is loaded whole each time, unless it has not changed.
@@ -195,13 +186,11 @@ def run_load(
             return load.commit(staged_merge)
     except BaseException as error:
         committed = load is not None and load.committed
-        con.close()
-        if not committed:
-            before.restore(settings, aside)
+        warehouse.close(committed)
         _note_stop(error, reporter, committed)
         raise
     finally:
-        con.close()
+        warehouse.close(committed=load is not None and load.committed)
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
@@ -216,64 +205,6 @@ def _note_stop(error: BaseException, reporter: Reporter, committed: bool) -> Non
         error.add_note(
             f"stopped during the {reporter.phase} of {reporter.dataset}: nothing was committed"
         )
-
-
-def _open_warehouse(settings: IngestSettings, full_refresh: bool) -> tuple[Connection, Path | None]:
-    """Open the warehouse, begin the load's transaction and make sure of the bronze tables (a
-    failed load undoes even a migration); with `full_refresh`, a warehouse that is not a DuckDB
-    file is moved aside (returned) and a new one made in its place."""
-    path = settings.warehouse_path
-
-    def open_with_schema() -> Connection:
-        con = bronze.connect(
-            path,
-            lock_wait_seconds=settings.lock_wait_seconds,
-            memory_limit=settings.duckdb_memory_limit,
-            temp_dir=settings.data_dir / TMP_DIR / "duckdb",
-        )
-        try:
-            with bronze.unreadable_as_corrupt(path):
-                con.execute("BEGIN TRANSACTION")
-                bronze.ensure_schema(con)
-        except BaseException:
-            con.close()
-            raise
-        return Connection(con)
-
-    try:
-        return open_with_schema(), None
-    except WarehouseCorruptError as corrupt:
-        if not full_refresh:
-            raise
-        aside = bronze.move_aside(path)
-        log.warning("%s; moved it aside to %s for a full refresh", corrupt.cause, aside)
-        return open_with_schema(), aside
-
-
-@dataclass(frozen=True)
-class _Before:
-    """What existed before a load, so that a failed load can leave things as they were."""
-
-    data_dir: bool
-    warehouse: bool
-
-    @classmethod
-    def look(cls, settings: IngestSettings) -> "_Before":
-        return cls(settings.data_dir.exists(), settings.warehouse_path.exists())
-
-    def restore(self, settings: IngestSettings, aside: Path | None) -> None:
-        """Undo what opening the warehouse made: a new file, a corrupt one moved aside, the
-        data folder. Called after the connection is closed."""
-        path = settings.warehouse_path
-        if aside is not None:
-            bronze.remove(path)
-            bronze.move_back(aside, path)
-        elif not self.warehouse:
-            bronze.remove(path)
-        if not self.data_dir:
-            shutil.rmtree(settings.data_dir / TMP_DIR, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                settings.data_dir.rmdir()  # only if nothing else is in it
 
 
 def _latest_allowed(metadata: Metadata, skew_minutes: float) -> datetime:
@@ -321,6 +252,7 @@ Fill = Callable[[datetime], tuple[StageSummary, MergeCounts]]
 class _Load:
     """One load's context, from the metadata to the commit."""
 
+    warehouse: Warehouse
     con: Connection
     client: PortalClient
     reporter: Reporter
@@ -380,18 +312,15 @@ class _Load:
                 bronze.write_state(con, dataset, state, audit["finished_at"])
             self.reporter.enter("commit")
             phase = time.perf_counter()
-            con.execute("COMMIT")
+            self.warehouse.commit(con, load_id)
             self.committed = True
             log.info("committed in %.1fs", _since_clock(phase))
         except BaseException:
-            self.committed = _roll_back(con.duckdb, load_id)
+            self.committed = self.warehouse.roll_back(con, load_id)
             raise
         # Writing a large load out takes seconds at its commit: the audit row then learns when
         # the commit returned (a kill or an error here leaves the instant just before it).
-        try:
-            audit["finished_at"] = bronze.mark_finished(con, load_id)
-        except duckdb.Error as error:
-            log.warning("the load committed, but its finish instant was not updated: %s", error)
+        audit["finished_at"] = self.warehouse.mark_finished(con, load_id) or audit["finished_at"]
         result = _result(audit, self.started_clock)
         self.reporter.enter("done")
         log.info(
@@ -409,20 +338,6 @@ class _Load:
             result.seconds,
         )
         return result
-
-
-def _roll_back(con: duckdb.DuckDBPyConnection, load_id: str) -> bool:
-    """Roll the load's transaction back; return whether it had committed after all (a stop
-    that broke the wait for COMMIT while DuckDB went on to finish it)."""
-    try:
-        con.execute("ROLLBACK")
-    except duckdb.TransactionException:  # no transaction left: the COMMIT ended it
-        found = con.execute(
-            "SELECT count(*) FROM bronze._loads WHERE load_id = ?", [load_id]
-        ).fetchone()
-        assert found is not None  # an aggregate returns one row
-        return bool(found[0])
-    return False
 
 
 _NOTHING_STAGED = StageSummary(rows=0, flagged=0, newest=None)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -12,6 +13,8 @@ from mmds_ingest.errors import SettingsError
 
 DEFAULT_DATA_DIR = Path("data")
 WAREHOUSE_FILE = "warehouse.duckdb"
+TMP_DIR = "tmp"
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 class IngestSettings(BaseSettings):
@@ -25,6 +28,11 @@ class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MMDS_", extra="ignore")
 
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Holds warehouse.duckdb; made absolute.")
+    warehouse_url: SecretStr | None = Field(
+        None,
+        description="Unset: the DuckDB file in the data dir; `postgresql://user:password@host:"
+        "port/database` a PostgreSQL server. Secret: it may hold a password.",
+    )
     portal_url: str = Field(DEFAULT_PORTAL_URL, description="The portal's site root.")
     portal_api_key: SecretStr | None = Field(None, description="Optional Opendatasoft API key.")
     lookback_days: float = Field(3.0, ge=0, description="Incremental loads re-read this window.")
@@ -79,13 +87,49 @@ class IngestSettings(BaseSettings):
             raise ValueError(f"not a web address like {DEFAULT_PORTAL_URL}")
         return value
 
+    @field_validator("warehouse_url", mode="before")
+    @classmethod
+    def _server_url(cls, value: object) -> object:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or not str(text).strip():
+            return None  # unset (or empty): the DuckDB file
+        parts = urlsplit(str(text).strip())
+        if parts.scheme not in POSTGRES_SCHEMES:
+            raise ValueError(
+                "expected postgresql://user:password@host:port/database, or unset for the "
+                "DuckDB file in the data dir"
+            )
+        if not parts.hostname or not parts.username or not parts.path.strip("/"):
+            raise ValueError("a postgresql:// URL must name a host, a user and a database")
+        return str(text).strip()
+
+    @property
+    def postgres_url(self) -> str | None:
+        """The PostgreSQL warehouse's URL (secret: never show it), or None for DuckDB."""
+        return self.warehouse_url.get_secret_value() if self.warehouse_url else None
+
+    @property
+    def warehouse_name(self) -> str:
+        """The warehouse as it may be shown: the DuckDB file, or the server without its
+        credentials (`postgresql://host:port/database`)."""
+        if self.warehouse_url is None:
+            return str(self.warehouse_path)
+        assert self.postgres_url is not None  # a warehouse URL is a PostgreSQL one
+        parts = urlsplit(self.postgres_url)
+        return parts._replace(netloc=parts.netloc.rpartition("@")[2], query="").geturl()
+
+    @property
+    def tmp_dir(self) -> Path:
+        """A load's scratch folder (its downloads, DuckDB's spills), emptied after each load."""
+        return self.data_dir / TMP_DIR
+
     @property
     def warehouse_path(self) -> Path:
         """The DuckDB file holding bronze, silver and gold."""
         return self.data_dir / WAREHOUSE_FILE
 
 
-SECRET_SETTINGS = frozenset({"portal_api_key"})
+SECRET_SETTINGS = frozenset({"portal_api_key", "warehouse_url"})
 
 
 def _describe(invalid: ValidationError) -> str:

@@ -148,7 +148,12 @@ def ui(
     bin_dir = Path(sys.executable).parent
     base = {
         **os.environ,
-        "DAGSTER_HOME": str(prepare_dagster_home(settings.dagster_home)),
+        "DAGSTER_HOME": str(
+            prepare_dagster_home(
+                settings.dagster_home,
+                settings.orchestrator.dagster_storage_url is not None,
+            )
+        ),
         # dagster-dbt's `prepare_if_dev()` runs `dbt` from PATH, also outside `uv run`
         "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
     }

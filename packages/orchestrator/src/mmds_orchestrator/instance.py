@@ -23,16 +23,41 @@ concurrency:
     granularity: op
 """
 
+STORAGE_URL_VARIABLE = "MMDS_DAGSTER_STORAGE_URL"
+POSTGRES_STORAGE_YAML = f"""\
+# Runs, events and schedules on PostgreSQL (dagster-postgres), read from {STORAGE_URL_VARIABLE}
+# by every Dagster process when it starts: the password never lands in this file.
+storage:
+  postgres:
+    postgres_url:
+      env: {STORAGE_URL_VARIABLE}
+"""
 
-def prepare_dagster_home(home: Path) -> Path:
-    """Create Dagster's home with a `dagster.yaml` (telemetry off, pools of one) if missing."""
+
+class DagsterHomeError(RuntimeError):
+    """Dagster's home does not match the settings; the message says what to change."""
+
+
+def prepare_dagster_home(home: Path, postgres_storage: bool = False) -> Path:
+    """Create Dagster's home with a `dagster.yaml` (telemetry off, pools of one; with
+    `postgres_storage`, runs, events and schedules in the PostgreSQL database of
+    `MMDS_DAGSTER_STORAGE_URL`) if missing. Raises `DagsterHomeError` when `postgres_storage`
+    is asked of an existing `dagster.yaml` that configures no storage."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         # written beside and renamed: a concurrent `mmds run` never reads half a file
         partial = home / f".dagster.yaml.{os.getpid()}"
-        partial.write_text(DAGSTER_YAML, encoding="utf-8")
+        text = DAGSTER_YAML + (POSTGRES_STORAGE_YAML if postgres_storage else "")
+        partial.write_text(text, encoding="utf-8")
         os.replace(partial, config)
+    elif postgres_storage:
+        existing = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        if "storage" not in existing:
+            raise DagsterHomeError(
+                f"{STORAGE_URL_VARIABLE} is set but {config} configures no storage: add the "
+                "storage section of docs/dagster.yaml to it, or delete it for mmds to write it"
+            )
     return home
 
 
@@ -45,14 +70,16 @@ NO_COMPUTE_LOGS = {
 }
 
 
-def open_instance(home: Path, compute_logs: bool = True) -> DagsterInstance:
+def open_instance(
+    home: Path, compute_logs: bool = True, postgres_storage: bool = False
+) -> DagsterInstance:
     """Open the persistent instance of `home/dagster.yaml` (created if missing); without
     `compute_logs`, the same instance with Dagster's capture of step output switched off.
 
     A file lock makes concurrent `mmds run` take turns while Dagster creates and migrates its
     SQLite storages: two processes creating them at once leave two schema versions behind.
     """
-    prepare_dagster_home(home)
+    prepare_dagster_home(home, postgres_storage)
     with (home / ".open.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if compute_logs:

@@ -61,7 +61,11 @@ def run_pipeline(
     started = time.perf_counter()
     definitions = defs()
     _, models = dbt_models(settings)
-    with open_instance(settings.dagster_home, compute_logs=False) as instance:
+    with open_instance(
+        settings.dagster_home,
+        compute_logs=False,
+        postgres_storage=settings.orchestrator.dagster_storage_url is not None,
+    ) as instance:
         release_abandoned_runs(instance, RUN_TAGS)
         ingest = _execute(definitions, INGEST_JOB, instance, full_refresh, portal_url=portal_url)
         results = [ingest]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mmds_ingest import IngestError, IngestSettings
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "MMDS_"
@@ -18,8 +18,9 @@ DAGSTER_HOME_DIR = "dagster_home"
 DBT_ARTIFACTS_DIR = "dbt"
 LOGS_DIR = "logs"
 CRON_FIELDS = 5
+POSTGRES_STORAGE_SCHEME = "postgresql+psycopg2://"
 # Settings whose value is never repeated in a message.
-SECRET_SETTINGS = {"portal_api_key"}
+SECRET_SETTINGS = {"portal_api_key", "warehouse_url", "dagster_storage_url"}
 
 
 class SettingsError(ValueError):
@@ -36,9 +37,28 @@ class OrchestratorSettings(BaseSettings):
     )
     incremental_cron: str = Field("0 * * * *", description="Hourly incremental refresh (UTC).")
     full_refresh_cron: str = Field("0 4 * * 0", description="Weekly full refresh (UTC).")
+    dagster_storage_url: SecretStr | None = Field(
+        None,
+        description="postgresql+psycopg2://user:password@host:port/database: Dagster's runs, "
+        "events and schedules there (dagster-postgres) instead of SQLite files in its home.",
+    )
     schedules_enabled: bool = Field(
         False, description="Start both schedules as running when the Dagster daemon is up."
     )
+
+    @field_validator("dagster_storage_url", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: object) -> object:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or not str(text).strip():
+            return None
+        # Dagster hands the URL to SQLAlchemy, whose default PostgreSQL driver (psycopg 3)
+        # rejects the NOTIFY dagster-postgres sends: the driver is named in the URL.
+        if not str(text).strip().startswith(POSTGRES_STORAGE_SCHEME):
+            raise ValueError(
+                f"expected {POSTGRES_STORAGE_SCHEME}user:password@host:port/database, or unset"
+            )
+        return str(text).strip()
 
     @field_validator("incremental_cron", "full_refresh_cron")
     @classmethod

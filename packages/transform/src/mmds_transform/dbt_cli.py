@@ -126,6 +126,10 @@ def dbt_env(
         DBT_LOG_PATH=str(data_path / ARTEFACTS_DIR / "logs"),
     )
     env.update(warehouse_env(warehouse_url))
+    # `mmds-dbt` follows MMDS_WAREHOUSE_URL: make it say what the caller chose.
+    env.pop("MMDS_WAREHOUSE_URL", None)
+    if warehouse_url is not None:
+        env["MMDS_WAREHOUSE_URL"] = warehouse_url
     if env.pop("PYTHONDONTWRITEBYTECODE", ""):
         # Without cached bytecode every dbt process compiles dbt from source again (about 2 CPU
         # seconds of its start-up): keep the cache under the data dir, never beside the sources.

@@ -17,6 +17,7 @@ from dagster import (
 from mmds_orchestrator.check_results import latest_check_results
 from mmds_orchestrator.defs.pools import WAREHOUSE_POOL
 from mmds_orchestrator.defs.publish.contract import ServingColumn
+from mmds_orchestrator.defs.publish.postgres_snapshot import readable_warehouse
 from mmds_orchestrator.defs.publish.resources import DataFiles
 from mmds_orchestrator.defs.publish.serving import (
     PublishError,
@@ -75,21 +76,24 @@ def build_publish_asset(
             )
         recorded = latest_check_results(context.instance, recorded_check_keys)
         results = [*blocking, *recorded]
-        digest = gold_digest(files.warehouse, gold, results)
-        if digest == published_gold_digest(files.serving):
-            context.log.info("Gold is unchanged since the last publication: nothing to publish.")
-            report(StageProgress(PUBLISH, "skipped", detail=GOLD_UNCHANGED))
-            yield AssetObservation(
-                asset_key=PUBLISH_KEY,
-                metadata={"skipped": True, "reason": GOLD_UNCHANGED, "gold_digest": digest},
-            )
-            return
-        try:
-            record = publish_serving_file(
-                files.warehouse, files.serving, gold, results, is_sample=config.is_sample
-            )
-        except PublishError as error:
-            raise _refused(f"not published: {error}") from error
+        with readable_warehouse(files.warehouse, files.serving, gold) as warehouse:
+            digest = gold_digest(warehouse, gold, results)
+            if digest == published_gold_digest(files.serving):
+                context.log.info(
+                    "Gold is unchanged since the last publication: nothing to publish."
+                )
+                report(StageProgress(PUBLISH, "skipped", detail=GOLD_UNCHANGED))
+                yield AssetObservation(
+                    asset_key=PUBLISH_KEY,
+                    metadata={"skipped": True, "reason": GOLD_UNCHANGED, "gold_digest": digest},
+                )
+                return
+            try:
+                record = publish_serving_file(
+                    warehouse, files.serving, gold, results, is_sample=config.is_sample
+                )
+            except PublishError as error:
+                raise _refused(f"not published: {error}") from error
         report(StageProgress(PUBLISH, "finished", detail=f"published {files.serving.name}"))
         yield MaterializeResult(
             metadata={

@@ -20,6 +20,7 @@ from mmds_orchestrator.defs.publish.contract import (
 )
 
 LAYERS = ("bronze", "silver", "gold")
+LAYER_COUNTS = "_layer_row_counts"  # in a snapshot of a PostgreSQL warehouse
 # Where a load's `source_url` (the dataset's API URL) leaves the portal's site root.
 API_PATH = "/api/"
 
@@ -153,12 +154,9 @@ def _write(
         definition = ", ".join(f'"{c.column_name}" {c.data_type}' for c in columns)
         connection.execute(f'create table {META}."{table}" ({definition})')
     _copy_loads(connection)
-    for layer in LAYERS:
-        for table in _tables(connection, layer, include_views=True):
-            count = _count(connection, f'warehouse.{layer}."{table}"')
-            connection.execute(
-                "insert into meta.layer_row_counts values (?, ?, ?)", [layer, table, count]
-            )
+    counts = _layer_row_counts(connection)
+    if counts:  # executemany refuses an empty list
+        connection.executemany("insert into meta.layer_row_counts values (?, ?, ?)", counts)
     if check_results:  # executemany refuses an empty list
         connection.executemany(
             "insert into meta.test_results values (?, ?, ?, ?)",
@@ -198,6 +196,19 @@ def _write(
     )
     _check_written(connection, contract)
     return record
+
+
+def _layer_row_counts(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """The rows of every table and view of each layer of the attached warehouse; a snapshot of
+    a PostgreSQL warehouse brings them counted on the server (`postgres_snapshot`)."""
+    if LAYER_COUNTS in _tables(connection, "main"):
+        query = f"select layer, name, n from warehouse.main.{LAYER_COUNTS} order by all"  # noqa: S608 - a constant
+        return [tuple(row) for row in connection.execute(query).fetchall()]
+    return [
+        (layer, table, _count(connection, f'warehouse.{layer}."{table}"'))
+        for layer in LAYERS
+        for table in _tables(connection, layer, include_views=True)
+    ]
 
 
 def _copy_gold(connection: duckdb.DuckDBPyConnection, gold: Sequence[ServingColumn]) -> int:

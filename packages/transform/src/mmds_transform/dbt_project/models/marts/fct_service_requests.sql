@@ -4,6 +4,7 @@
         unique_key='service_request_id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        indexes=lookup_indexes(['service_request_id']),
         post_hook=[
             "{{ delete_missing_keys(this, ref('int_service_requests_enriched'), 'service_request_id') }}"
         ]
@@ -53,7 +54,8 @@ where
     -- Flagged requests are few and are always rewritten: their reasons can change without
     -- last_modified_at (a twin appears or leaves, a seed learns a value). A clean request is
     -- rewritten unless the fact holds it clean at the same last_modified_at. Comparing the
-    -- reasons themselves in the anti-join costs three times as much.
+    -- reasons themselves in the anti-join costs three times as much. PostgreSQL runs this
+    -- `or not exists` row by row: `lookup_indexes` gives it an index to look each row up.
     enriched.last_modified_at is null
     or enriched.quality_reasons is not null
     or not exists (
