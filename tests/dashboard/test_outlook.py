@@ -1,10 +1,10 @@
-"""The Outlook page: the forecast of the chosen series beside its recent actuals, the backtest's
-error in words, a clear message for a file without a forecast; in AppTest and in Chromium."""
+"""The Outlook page over the forecast the real pipeline published: the chosen series' forecast
+beside its recent actuals, the backtest's error in plain words, a clear message for a file
+without a forecast; in AppTest and in Chromium."""
 
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -14,169 +14,104 @@ import pytest
 from mmds_dashboard import outlook
 
 PAGE = "views/outlook.py"
-SCRIPT = Path(__file__).parents[2] / "packages" / "dashboard" / "scripts" / "screenshots.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "packages/dashboard/scripts/screenshots.py"
 CHROMIUM = Path("/usr/bin/chromium")
 
-# The backtest of the fixture's forecast: the city's total, and the overall score.
-CITY_MAE, CITY_BASELINE = 12.0, 15.0  # 20% better than 'same as last week'
-OVERALL_MASE, OVERALL_BASELINE = 0.64, 0.97
+
+def _off_by(value: float) -> str:
+    shown = f"{value:,.0f}" if value >= 10 else f"{value:,.1f}"
+    return f"{shown} {'request' if shown == '1' else 'requests'}"
 
 
-def _add_forecast(path: Path) -> None:
-    """Give a copy of the fixture serving file the forecast's tables, as publish copies them:
-    the features (demand group: the department), a forecast of every series and a backtest."""
-    with duckdb.connect(str(path)) as con:
-        con.execute(
-            """
-            CREATE OR REPLACE TABLE gold.agg_demand_features_daily AS
-            WITH counts AS (
-                SELECT opened_date_local AS date_local, local_area_id,
-                       department AS demand_group, count(*) AS requests_opened
-                FROM gold.fct_service_requests GROUP BY ALL)
-            SELECT days.date_local, a.local_area_id, g.demand_group,
-                   coalesce(c.requests_opened, 0)::BIGINT AS requests_opened,
-                   days.date_local < (SELECT max(date_local) FROM counts) AS is_complete_day
-            FROM (SELECT DISTINCT date_local FROM counts) AS days
-            CROSS JOIN (SELECT local_area_id FROM gold.dim_local_areas) AS a
-            CROSS JOIN (SELECT DISTINCT demand_group FROM counts) AS g
-            LEFT JOIN counts AS c USING (date_local, local_area_id, demand_group)
-            """
-        )
-        con.execute(
-            """
-            CREATE OR REPLACE TABLE gold.forecast_demand_daily AS
-            WITH through AS (
-                SELECT max(date_local) AS day FROM gold.agg_demand_features_daily
-                WHERE is_complete_day),
-            series AS (
-                SELECT DISTINCT local_area_id, demand_group FROM gold.agg_demand_features_daily
-                UNION ALL SELECT DISTINCT local_area_id, NULL FROM gold.agg_demand_features_daily
-                UNION ALL SELECT DISTINCT NULL, demand_group FROM gold.agg_demand_features_daily
-                UNION ALL SELECT NULL, NULL),
-            days AS (SELECT day + h::INTEGER AS date_local, h FROM through, range(1, 29) r(h))
-            SELECT date_local, local_area_id::INTEGER AS local_area_id, demand_group,
-                   (10 + h % 7)::DOUBLE AS requests_forecast,
-                   (8 + h % 7)::DOUBLE AS lower_80, (12 + h % 7)::DOUBLE AS upper_80,
-                   (6 + h % 7)::DOUBLE AS lower_95, (14 + h % 7)::DOUBLE AS upper_95,
-                   (SELECT day FROM through) AS trained_through
-            FROM series CROSS JOIN days
-            """
-        )
-        con.execute(
-            """
-            CREATE OR REPLACE TABLE gold.forecast_backtest AS
-            SELECT local_area_id::INTEGER AS local_area_id, demand_group,
-                   false AS is_overall, DATE '2026-01-05' AS first_origin,
-                   DATE '2026-02-23' AS last_origin, 56 AS days, 20.0 AS mean_actual,
-                   CASE WHEN local_area_id IS NULL AND demand_group IS NULL THEN $city
-                        ELSE 2.0 END AS mae_model,
-                   CASE WHEN local_area_id IS NULL AND demand_group IS NULL THEN $baseline
-                        ELSE 1.5 END AS mae_baseline,
-                   0.7 AS mase_model, 0.9 AS mase_baseline,
-                   DATE '2026-03-01' AS trained_through
-            FROM (SELECT DISTINCT local_area_id, demand_group FROM gold.forecast_demand_daily)
-            UNION ALL
-            SELECT NULL, NULL, true, DATE '2026-01-05', DATE '2026-02-23', 56, 3.0, 1.0, 1.2,
-                   $mase, $mase_baseline, DATE '2026-03-01'
-            """,
-            {
-                "city": CITY_MAE,
-                "baseline": CITY_BASELINE,
-                "mase": OVERALL_MASE,
-                "mase_baseline": OVERALL_BASELINE,
-            },
-        )
+def _expected_words(mae_model: float, mae_baseline: float, weeks: int) -> str:
+    """The sentence a reader should see, from the backtest's own figures."""
+    share = 1 - mae_model / mae_baseline
+    versus = f"{abs(share):.0%} {'better than' if share > 0 else 'worse than'}"
+    return (
+        f"Over the last {weeks} weeks the forecast was off by {_off_by(mae_model)} a day on "
+        f"average, {versus} 'same as last week' (off by {_off_by(mae_baseline)})."
+    )
 
 
-@pytest.fixture(scope="module")
-def forecast_file(serving_file, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("outlook") / "serving.duckdb"
-    shutil.copy(serving_file, path)
-    _add_forecast(path)
-    return path
-
-
-def choices_day(path: Path, ahead: int) -> str:
-    """The day `ahead` days after the day the fixture's forecast was trained through."""
-    [(day,)] = _query(path, "SELECT max(trained_through) FROM gold.forecast_demand_daily")
-    return (day + timedelta(days=ahead)).isoformat()
-
-
-def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
+def _backtest(sql, area: int | None, group: str | None) -> tuple:
+    """The backtest of one series (None: all areas, all groups): MAEs, and its weeks."""
+    [row] = sql(
+        "SELECT mae_model, mae_baseline, date_diff('day', first_origin, last_origin) // 7 + 1"
+        " FROM gold.forecast_backtest WHERE NOT is_overall"
+        " AND local_area_id IS NOT DISTINCT FROM ? AND demand_group IS NOT DISTINCT FROM ?",
+        [area, group],
+    )
+    return row
 
 
 def test_the_city_forecast_is_shown_with_its_error_in_plain_words(
-    make_app, forecast_file, shown_text
+    make_app, serving_file, sql, shown_text
 ):
-    app = make_app(forecast_file).run()
+    app = make_app(serving_file).run()
     app.switch_page(PAGE).run()
 
     assert not app.exception
     text = shown_text(app)
-    assert (
-        "Over the last 8 weeks the forecast was off by 12 requests a day on average, "
-        "20% better than 'same as last week' (off by 15 requests)." in text
+    mae_model, mae_baseline, weeks = _backtest(sql, None, None)
+    assert weeks == 8
+    assert _expected_words(mae_model, mae_baseline, weeks) in text
+    [(mase_model, mase_baseline, series)] = sql(
+        "SELECT mase_model, mase_baseline,"
+        " (SELECT count(mase_model) FROM gold.forecast_backtest WHERE NOT is_overall)"
+        " FROM gold.forecast_backtest WHERE is_overall"
     )
-    assert "(MASE) was 0.64 against 0.97 for 'same as last week' (34% lower)." in text
+    assert (
+        f"Across all {series} series, the forecast's scaled error (MASE) was {mase_model:.2f} "
+        f"against {mase_baseline:.2f}" in text
+    )
     (chart,) = app.get("vega_lite_chart")
     assert {dataset.name for dataset in chart.proto.datasets} == {"forecast", "actuals"}
-    # The four weeks ahead, as sums of the city's point forecast.
-    [(first_week,)] = _query(
-        forecast_file,
-        "SELECT sum(requests_forecast) FROM gold.forecast_demand_daily"
+    # The first of the four weeks ahead: the sum of the city's point forecast over 7 days.
+    [(through, first_week)] = sql(
+        "SELECT max(trained_through), sum(requests_forecast) FILTER"
+        " (WHERE date_local <= trained_through + 7) FROM gold.forecast_demand_daily"
         " WHERE local_area_id IS NULL AND demand_group IS NULL"
-        " AND date_local <= (SELECT max(trained_through) + 7 FROM gold.forecast_demand_daily)",
     )
+    days = f"{through + timedelta(days=1)} to {through + timedelta(days=7)} (7 days)"
+    assert days in text
     assert f"about {first_week:,.0f}" in text
-    week = f"{choices_day(forecast_file, 1)} to {choices_day(forecast_file, 7)} (7 days)"
-    assert week in text
 
 
-def test_an_area_and_a_group_show_their_own_series(make_app, forecast_file, shown_text):
-    [(area_name, area_id)] = _query(
-        forecast_file,
+def test_an_area_and_a_group_show_their_own_series(make_app, serving_file, sql, shown_text):
+    [(area_name, area_id)] = sql(
         "SELECT local_area_name, local_area_id FROM gold.dim_local_areas"
-        " WHERE NOT is_unknown ORDER BY local_area_name LIMIT 1",
+        " WHERE NOT is_unknown ORDER BY local_area_name LIMIT 1"
     )
-    [(group,)] = _query(
-        forecast_file,
-        "SELECT min(demand_group) FROM gold.forecast_demand_daily WHERE demand_group IS NOT NULL",
+    [(group,)] = sql(
+        "SELECT min(demand_group) FROM gold.forecast_demand_daily WHERE demand_group IS NOT NULL"
     )
-    app = make_app(forecast_file).run()
+    app = make_app(serving_file).run()
     app.switch_page(PAGE).run()
 
     app.selectbox(key="outlook_area").select(area_name).run()
     app.selectbox(key="outlook_group").select(group).run()
 
     assert not app.exception
-    text = shown_text(app)
-    assert "off by 2.0 requests a day on average, 33% worse than 'same as last week'" in text
-    assert len(app.get("vega_lite_chart")) == 1
-    [(actual_days,)] = _query(
-        forecast_file,
-        "SELECT count(*) FROM gold.agg_demand_features_daily WHERE local_area_id = ?"
-        " AND demand_group = ? AND is_complete_day AND date_local > (SELECT max(date_local)"
-        " FROM gold.agg_demand_features_daily WHERE is_complete_day) - 56",
-        [area_id, group],
-    )
-    assert actual_days == outlook.HISTORY_DAYS
+    mae_model, mae_baseline, weeks = _backtest(sql, area_id, group)
+    if mae_baseline:
+        assert _expected_words(mae_model, mae_baseline, weeks) in shown_text(app)
+    (chart,) = app.get("vega_lite_chart")
+    assert chart is not None
 
 
-def test_the_series_data_and_chart_equal_direct_queries(forecast_file):
-    with duckdb.connect(str(forecast_file), read_only=True) as con:
+def test_the_series_data_equal_direct_queries_and_the_chart_validates(serving_file, sql):
+    with duckdb.connect(str(serving_file), read_only=True) as con:
         choices = outlook.outlook_choices(con)
         assert choices is not None
         data = outlook.load_outlook(con, (None, None), choices.trained_through)
-    [(through, total)] = _query(
-        forecast_file,
+    [(through, total)] = sql(
         "SELECT max(date_local), sum(requests_opened) FILTER (WHERE date_local > "
         "(SELECT max(date_local) FROM gold.agg_demand_features_daily WHERE is_complete_day) - 56"
-        " AND is_complete_day) FROM gold.agg_demand_features_daily WHERE is_complete_day",
+        " AND is_complete_day) FROM gold.agg_demand_features_daily WHERE is_complete_day"
     )
     assert choices.trained_through == through
     assert data.actuals["requests_opened"].sum() == total
+    assert len(data.actuals) == outlook.HISTORY_DAYS
     assert len(data.forecast) == 28
     assert data.forecast["date_local"].min().date() == through + timedelta(days=1)
     outlook.outlook_chart(data).chart.to_dict()  # validates against Vega-Lite's schema
@@ -184,9 +119,10 @@ def test_the_series_data_and_chart_equal_direct_queries(forecast_file):
 
 def test_a_file_without_a_forecast_says_so(make_app, serving_copy, shown_text):
     path = serving_copy()
-    with duckdb.connect(str(path)) as con:
+    with duckdb.connect(str(path)) as con:  # as publish wrote it before the forecast existed
         con.execute("DROP TABLE gold.forecast_demand_daily")
         con.execute("DROP TABLE gold.forecast_backtest")
+
     app = make_app(path).run()
     app.switch_page(PAGE).run()
 
@@ -198,7 +134,7 @@ def test_a_file_without_a_forecast_says_so(make_app, serving_copy, shown_text):
 def _driver():
     spec = importlib.util.spec_from_file_location("dashboard_screenshots", SCRIPT)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
+    sys.modules[spec.name] = module  # its dataclasses resolve annotations through sys.modules
     spec.loader.exec_module(module)
     return module
 
@@ -207,11 +143,11 @@ def _driver():
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium")
 @pytest.mark.parametrize("width", ["wide", "phone"])
-def test_the_page_renders_in_chromium(forecast_file, tmp_path, width):
+def test_the_page_renders_in_chromium(serving_file, tmp_path, width):
     driver = _driver()
     viewport = driver.WIDE if width == "wide" else driver.PHONE
     with (
-        driver.serve(forecast_file, tmp_path / "server.log") as server,
+        driver.serve(serving_file, tmp_path / "server.log") as server,
         driver.chromium() as browser,
         driver.session(browser, server.url, viewport) as tab,
     ):

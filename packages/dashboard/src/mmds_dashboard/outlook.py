@@ -15,9 +15,9 @@ import pandas as pd
 
 from mmds_dashboard.charts import Figure
 from mmds_dashboard.formatting import number, plural
-from mmds_dashboard.queries import table_exists
 
 FORECAST_TABLES = ("forecast_demand_daily", "forecast_backtest")
+FEATURES_TABLE = "agg_demand_features_daily"
 HISTORY_DAYS = 56  # the actuals shown before the forecast: the backtest's 8 weeks
 ACTUAL_COLOUR = "#4c78a8"
 FORECAST_COLOUR = "#f58518"
@@ -67,7 +67,7 @@ class OutlookData:
 
 def outlook_choices(con: duckdb.DuckDBPyConnection) -> OutlookChoices | None:
     """What the reader can choose, or None when the file holds no forecast."""
-    if not all(table_exists(con, "gold", table) for table in FORECAST_TABLES):
+    if not set(FORECAST_TABLES) <= _readable_gold_tables(con):
         return None
     row = con.execute("SELECT max(trained_through) FROM gold.forecast_demand_daily").fetchone()
     if not row or row[0] is None:
@@ -120,13 +120,23 @@ def load_outlook(
     params = {"area": area, "group": group}
     forecast = con.execute(_FORECAST, params).df()
     actuals = pd.DataFrame({"date_local": [], "requests_opened": []})
-    if table_exists(con, "gold", "agg_demand_features_daily"):
+    if FEATURES_TABLE in _readable_gold_tables(con):
         actuals = con.execute(
             _ACTUALS, {**params, "through": trained_through, "days": HISTORY_DAYS}
         ).df()
     error = _backtest(con, series, overall=False)
     overall = _backtest(con, (None, None), overall=True)
     return OutlookData(forecast, actuals, error, overall, trained_through)
+
+
+def _readable_gold_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The gold tables the file both declares in its contract and holds (the forecast's are
+    optional: a file published before the forecast has none, and only this page needs them)."""
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'gold'"
+        " INTERSECT SELECT table_name FROM meta.serving_contract WHERE schema_name = 'gold'"
+    ).fetchall()
+    return {name for (name,) in rows}
 
 
 def _backtest(

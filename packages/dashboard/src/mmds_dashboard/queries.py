@@ -129,15 +129,6 @@ class Source:
         return sql.replace("{backlog}", backlog)
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    """Whether the serving file holds `schema.table` (for what a page shows only if published)."""
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def source(con: duckdb.DuckDBPyConnection, filters: Filters) -> Source:
     """Prepare the connection's macros and choose where per-day counts come from: the
     aggregate unless a channel or department filter is set."""
