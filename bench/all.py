@@ -27,6 +27,7 @@ def benchmarks(rows: int) -> dict[str, list[str]]:
         "pipeline": ["pipeline.py", "--rows", str(max(rows // 5, 1000))],
         "scale": ["scale.py", "--sizes", f"{rows // 4},{rows}"],
         "forecast": ["forecast.py", "--rows", str(rows)],
+        "warehouses": ["warehouses.py", "--rows", str(rows)],
     }
 
 

@@ -56,6 +56,7 @@ EXERCISED_BY = {
             "pipeline",
             "scale",
             "forecast",
+            "warehouses",
         )
     },
 }
