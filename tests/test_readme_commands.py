@@ -42,7 +42,7 @@ EXERCISED_BY = {
         "test_architecture_page_diagrams_match_the_definitions_and_the_dbt_manifest"
     ],
     "python packages/dashboard/scripts/screenshots.py": [
-        "packages/dashboard/tests/test_browser.py::"
+        "tests/dashboard/test_browser.py::"
         "test_every_page_renders_in_chromium_and_follows_a_republish"
     ],
     **{
