@@ -8,8 +8,10 @@ from types import SimpleNamespace
 
 import duckdb
 import polars as pl
+import psycopg
 import pytest
 from dagster import AssetCheckSeverity, AssetSpec, DagsterInstance, materialize
+from mmds_ingest.warehouses.postgres import PG_TYPES
 from mmds_orchestrator.defs.forecast import model
 from mmds_orchestrator.defs.forecast.assets import (
     CHECK_NAME,
@@ -218,3 +220,42 @@ def test_the_tables_are_published_as_the_serving_contract_declares_them(trained,
 
     assert _rows(serving, "select count(*) from gold.forecast_demand_daily") == [(SERIES * 28,)]
     assert _rows(serving, "select count(*) from gold.forecast_backtest") == [(SERIES + 1,)]
+
+
+def _copy_inputs_to_postgres(warehouse: Path, url: str) -> None:
+    """The features and the holidays of `warehouse`, as the same tables on the server."""
+    with duckdb.connect(str(warehouse), read_only=True) as duck, psycopg.connect(url) as server:
+        for schema, table in (FEATURES_KEY.path, HOLIDAYS_KEY.path):
+            columns = duck.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            ).fetchall()
+            server.execute(f"create schema if not exists {schema}")
+            listed = ", ".join(f"{name} {PG_TYPES[kind]}" for name, kind in columns)
+            server.execute(f"create table {schema}.{table} ({listed})")
+            with server.cursor().copy(f"copy {schema}.{table} from stdin") as copy:
+                for row in duck.execute(f"select * from {schema}.{table}").fetchall():  # noqa: S608
+                    copy.write_row(row)
+
+
+def test_on_a_postgresql_warehouse_the_same_forecast_is_written_there(
+    trained, tmp_path, postgres_url, monkeypatch
+):
+    _copy_inputs_to_postgres(trained.warehouse, postgres_url)
+    monkeypatch.setenv("MMDS_WAREHOUSE_URL", postgres_url)
+    unused = tmp_path / "warehouse.duckdb"
+
+    result = _materialize(unused, DagsterInstance.ephemeral())
+
+    assert result.success
+    assert not unused.exists()  # everything went to the server
+    for key in (FORECAST_KEY, BACKTEST_KEY):
+        table = ".".join(key.path)
+        with psycopg.connect(postgres_url) as server:
+            on_postgres = server.execute(f"select * from {table}").fetchall()  # noqa: S608
+        on_duckdb = _rows(trained.warehouse, f"select * from {table}")  # noqa: S608
+        assert sorted(on_postgres, key=repr) == sorted(on_duckdb, key=repr)
+    assert _materialized(result, BACKTEST_KEY)["mase_model"] == pytest.approx(
+        _materialized(trained.result, BACKTEST_KEY)["mase_model"]
+    )

@@ -23,14 +23,6 @@ from mmds_ingest.fake_portal import FakePortal
 
 pytestmark = pytest.mark.slow
 
-# Known gap (issue 17, open): the forecast stage (issue 18) reads and writes the warehouse through
-# dagster-duckdb-polars' IO manager, so on a PostgreSQL warehouse `mmds run` stops at
-# `forecast_demand` (its input is not in a DuckDB file). Strict: the mark must go once it runs.
-FORECAST_NOT_ON_POSTGRES = pytest.mark.xfail(
-    strict=True,
-    reason="the forecast's IO manager is DuckDB-only: `mmds run` on PostgreSQL fails at it",
-)
-
 MMDS = str(Path(sys.executable).with_name("mmds"))
 # Before November 2026: from then on, DuckDB's time zone data (ICU) and the system's (which
 # PostgreSQL reads) disagree on America/Vancouver's offset (README, "Moving to a server").
@@ -116,7 +108,6 @@ def _run(env: dict[str, str]) -> subprocess.CompletedProcess:
     return result
 
 
-@FORECAST_NOT_ON_POSTGRES
 def test_the_same_gold_and_serving_file_on_both_engines(tmp_path, postgres_url):
     with FakePortal(rows=3_000, seed=17, end=PORTAL_END) as portal:
         base = os.environ | {
@@ -167,7 +158,6 @@ def test_the_same_gold_and_serving_file_on_both_engines(tmp_path, postgres_url):
         assert counts[0] == counts[1]
 
 
-@FORECAST_NOT_ON_POSTGRES
 def test_two_runs_at_once_against_one_server_take_turns(tmp_path, postgres_url):
     """Two `mmds run` from two data dirs (two machines) on one warehouse and one Dagster
     storage: the shared `warehouse` pool makes them take turns, both succeed, and bronze holds

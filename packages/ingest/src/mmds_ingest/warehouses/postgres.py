@@ -50,10 +50,13 @@ PG_TYPES = {
     "DATE": "date",
     "DOUBLE": "double precision",
     "BIGINT": "bigint",
+    "INTEGER": "integer",
+    "BOOLEAN": "boolean",
     # `json`, not `jsonb`: the text is kept byte for byte, as on DuckDB.
     "JSON": "json",
 }
-"""The PostgreSQL type of each DuckDB type bronze uses."""
+"""The PostgreSQL type of each DuckDB type of the tables written outside dbt: bronze's, and the
+orchestrator's forecast tables."""
 
 MIRRORED = ("_record_key", "_row_hash", "_load_id", "_loaded_at", "_quality_issues")
 """Columns of a bronze row the load reads besides its instants and dates; the others are

@@ -53,8 +53,9 @@ def demand_series(features: pl.DataFrame) -> pl.DataFrame:
     the series' keys (null `local_area_id` / `demand_group`: all areas / all groups)."""
     days = features.filter(pl.col("is_complete_day"))
     calendar = days.group_by("date_local").agg(
-        pl.col("day_of_week").first(),
-        pl.col("week_of_year").first(),
+        # typed as `future_calendar` types them, whatever integers the warehouse returns
+        pl.col("day_of_week").first().cast(pl.Int32),
+        pl.col("week_of_year").first().cast(pl.Int32),
         pl.col("is_holiday").first(),
     )
     levels = [

@@ -1,5 +1,5 @@
 """The forecast's two gold tables (declared with the serving contract), and the IO manager that
-reads the features and writes the tables in the warehouse."""
+reads the features and writes the tables in the warehouse, on either engine."""
 
 from typing import Any
 
@@ -11,6 +11,7 @@ from dagster import (
     IOManager,
     OutputContext,
 )
+from mmds_ingest import IngestSettings
 from pydantic import Field
 
 from mmds_orchestrator.defs.publish.contract import BACKTEST_COLUMNS, FORECAST_COLUMNS, GOLD
@@ -31,18 +32,27 @@ UNCHANGED = Unchanged()
 
 
 class WarehouseTables(ConfigurableIOManagerFactory):
-    """dagster-duckdb-polars' IO manager on the warehouse file (`polars_tables.PolarsTables`):
-    tables at `[schema, table]` of their asset key, as polars frames. An output of `UNCHANGED`
-    leaves its table as it is."""
+    """The warehouse's tables at `[schema, table]` of their asset key, as polars frames: on the
+    DuckDB file through dagster-duckdb-polars' IO manager (`polars_tables.PolarsTables`), or,
+    when `MMDS_WAREHOUSE_URL` names a PostgreSQL server, there (`postgres_tables`). An output
+    of `UNCHANGED` leaves its table as it is."""
 
-    database: str = Field(description="The warehouse's DuckDB file.")
+    database: str = Field(
+        description="The warehouse's DuckDB file (unused when MMDS_WAREHOUSE_URL names a server)."
+    )
     # read from this resource's config by dagster-duckdb's connection, as its own field is
     connection_config: dict[str, Any] = Field(
         default={}, description="DuckDB settings of the connection (none)."
     )
 
     def create_io_manager(self, context: InitResourceContext) -> IOManager:
-        from mmds_orchestrator.defs.forecast.polars_tables import PolarsTables  # see its doc
+        # Both imported here: see `polars_tables`.
+        settings = IngestSettings()  # the server's URL is a secret: never in resource config
+        if settings.postgres_url is not None:
+            from mmds_orchestrator.defs.forecast.postgres_tables import PostgresTables
+
+            return _KeepsUnchanged(PostgresTables(settings.postgres_url, settings.warehouse_name))
+        from mmds_orchestrator.defs.forecast.polars_tables import PolarsTables
 
         tables = PolarsTables(database=self.database, connection_config=self.connection_config)
         return _KeepsUnchanged(tables.create_io_manager(context))
