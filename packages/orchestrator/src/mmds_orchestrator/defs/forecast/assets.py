@@ -11,6 +11,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
+    AssetKey,
     AssetOut,
     Failure,
     Output,
@@ -57,6 +58,17 @@ class ForecastConfig(RefreshConfig):
         return f"{trained_through}|q={self.point_quantile}|trees={self.trees}"
 
 
+def _gold_table(key: AssetKey, description: str) -> AssetOut:
+    """An output of the forecast: a gold table of the warehouse, through its IO manager."""
+    return AssetOut(
+        key=key,
+        io_manager_key=WAREHOUSE_TABLES,
+        group_name="gold",
+        kinds={"python", "polars"},
+        description=description,
+    )
+
+
 @multi_asset(
     name=FORECAST_OP,
     ins={
@@ -66,21 +78,15 @@ class ForecastConfig(RefreshConfig):
         ),
     },
     outs={
-        "forecast": AssetOut(
-            key=FORECAST_KEY,
-            io_manager_key=WAREHOUSE_TABLES,
-            group_name="gold",
-            kinds={"python", "duckdb"},
-            description="The next 28 days of requests per local area and demand group (and "
-            "their totals), with 80% and 95% intervals.",
+        "forecast": _gold_table(
+            FORECAST_KEY,
+            "The next 28 days of requests per local area and demand group (and their totals), "
+            "with 80% and 95% intervals.",
         ),
-        "backtest": AssetOut(
-            key=BACKTEST_KEY,
-            io_manager_key=WAREHOUSE_TABLES,
-            group_name="gold",
-            kinds={"python", "duckdb"},
-            description="The forecast's error over the last 8 weeks (rolling origin), per series "
-            "and overall, beside the seasonal naive's (same weekday last week).",
+        "backtest": _gold_table(
+            BACKTEST_KEY,
+            "The forecast's error over the last 8 weeks (rolling origin), per series and "
+            "overall, beside the seasonal naive's (same weekday last week).",
         ),
     },
     check_specs=[
