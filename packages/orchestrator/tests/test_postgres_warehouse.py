@@ -6,20 +6,18 @@ closed, edited and deleted requests.
 The server is the session's (tests/postgres_server.py); the test has its own database.
 """
 
-import math
 import os
 import subprocess
 import sys
 from collections import Counter
-from contextlib import closing
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import psycopg
 import pytest
 from mmds_ingest.fake_portal import FakePortal
+
+from tests.engine_rows import duckdb_tables, except_all, postgres_tables
 
 pytestmark = pytest.mark.slow
 
@@ -29,59 +27,14 @@ MMDS = str(Path(sys.executable).with_name("mmds"))
 PORTAL_END = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 
 
-def _normalised(value):
-    """As both engines should agree on a value: instants in UTC, numbers as floats to 12
-    significant digits (percentiles are computed by different code), the rest as is."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    if isinstance(value, Decimal | float) and not isinstance(value, bool):
-        return float(f"{float(value):.12g}") if math.isfinite(value) else float(value)
-    return value
-
-
-def _rows(fetch) -> Counter:
-    return Counter(tuple(_normalised(value) for value in row) for row in fetch)
-
-
-def _duckdb_tables(path: Path, schema: str) -> dict[str, Counter]:
-    with closing(duckdb.connect(str(path), read_only=True)) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        names = [
-            name
-            for (name,) in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-                [schema],
-            ).fetchall()
-        ]
-        return {
-            name: _rows(con.execute(f'SELECT * FROM {schema}."{name}"').fetchall())  # noqa: S608
-            for name in names
-        }
-
-
-def _postgres_tables(url: str, schema: str) -> dict[str, Counter]:
-    with psycopg.connect(url) as con:
-        names = [
-            name
-            for (name,) in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                [schema],
-            ).fetchall()
-        ]
-        return {
-            name: _rows(con.execute(f'SELECT * FROM {schema}."{name}"').fetchall())  # noqa: S608
-            for name in names
-        }
-
-
 def _differences(first: dict[str, Counter], second: dict[str, Counter]) -> dict:
     """Per table that differs (EXCEPT ALL both ways): how many rows are only on each side, and
     the first such pair of rows with the same first column, as the values that differ."""
     assert set(first) == set(second)
     found = {}
     for name in first:
-        only_first = list((first[name] - second[name]).elements())
-        only_second = {row[0]: row for row in (second[name] - first[name]).elements()}
+        only_first, rows_only_second = except_all(first[name], second[name])
+        only_second = {row[0]: row for row in rows_only_second}
         if not only_first and not only_second:
             continue
         pair = next(
@@ -140,19 +93,19 @@ def test_the_same_gold_and_serving_file_on_both_engines(tmp_path, postgres_url):
                 _run(env)
             duck_dir, pg_dir = tmp_path / "duckdb", tmp_path / "postgres"
             assert not (pg_dir / "warehouse.duckdb").exists()  # nothing went to a DuckDB file
-            gold = _duckdb_tables(duck_dir / "warehouse.duckdb", "gold")
+            gold = duckdb_tables(duck_dir / "warehouse.duckdb", "gold")
             assert len(gold) >= 9 and gold["fct_service_requests"]
-            assert _differences(gold, _postgres_tables(postgres_url, "gold")) == {}
+            assert _differences(gold, postgres_tables(postgres_url, "gold")) == {}
             for schema in ("gold", "meta"):
-                served = _duckdb_tables(duck_dir / "serving.duckdb", schema)
-                other = _duckdb_tables(pg_dir / "serving.duckdb", schema)
+                served = duckdb_tables(duck_dir / "serving.duckdb", schema)
+                other = duckdb_tables(pg_dir / "serving.duckdb", schema)
                 if schema == "meta":  # each engine's own loads, instants and counts of layers
                     for table in ("loads", "publish", "layer_row_counts"):
                         assert served.pop(table) and other.pop(table)
                 assert _differences(served, other) == {}
         # The serving files count the same rows in every layer.
         counts = [
-            _duckdb_tables(path / "serving.duckdb", "meta")["layer_row_counts"]
+            duckdb_tables(path / "serving.duckdb", "meta")["layer_row_counts"]
             for path in (duck_dir, pg_dir)
         ]
         assert counts[0] == counts[1]

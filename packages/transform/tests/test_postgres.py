@@ -7,19 +7,15 @@ each engine then runs the same plain `dbt build`.
 """
 
 import json
-import math
 import sys
 from collections import Counter
-from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
-import duckdb
-import psycopg
 import pytest
 from mmds_transform import dbt_target_dir, run_dbt
+
+from tests.engine_rows import duckdb_tables, except_all, postgres_tables
 
 sys.path.insert(0, str(Path(__file__).parent))
 import hostile_bronze
@@ -43,29 +39,6 @@ class Comparison:
     row_counts: dict[str, int]
 
 
-def _normalised(value):
-    """A value as both engines should agree on it: instants in UTC, numbers as floats to 12
-    significant digits (percentiles are computed by different code), the rest as is."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    if isinstance(value, Decimal | float) and not isinstance(value, bool):
-        return float(f"{float(value):.12g}") if math.isfinite(value) else float(value)
-    return value
-
-
-def _rows_duckdb(warehouse: Path, table: str) -> Counter:
-    with closing(duckdb.connect(str(warehouse), read_only=True)) as con:
-        con.execute("set TimeZone = 'UTC'")
-        rows = con.execute(f"select * from gold.{table}").fetchall()  # noqa: S608
-    return Counter(tuple(_normalised(v) for v in row) for row in rows)
-
-
-def _rows_postgres(url: str, table: str) -> Counter:
-    with psycopg.connect(url) as con:
-        rows = con.execute(f"select * from gold.{table}").fetchall()  # noqa: S608
-    return Counter(tuple(_normalised(v) for v in row) for row in rows)
-
-
 def _build(data_dir: Path, url: str | None = None) -> dict:
     run_dbt(["build"], data_dir, warehouse_url=url)
     return json.loads((dbt_target_dir(data_dir) / "run_results.json").read_text("utf-8"))
@@ -75,23 +48,14 @@ def _compare(duck_dir: Path, pg_dir: Path, url: str) -> Comparison:
     postgres_warehouse.copy_bronze(duck_dir / "warehouse.duckdb", url)
     duckdb_build = _build(duck_dir)
     postgres_build = _build(pg_dir, url)
-    with closing(duckdb.connect(str(duck_dir / "warehouse.duckdb"), read_only=True)) as con:
-        tables = [
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables"
-                " where table_schema = 'gold' order by 1"
-            ).fetchall()
-        ]
-    differences, counts = {}, {}
-    for table in tables:
-        on_duckdb = _rows_duckdb(duck_dir / "warehouse.duckdb", table)
-        on_postgres = _rows_postgres(url, table)
-        differences[table] = (
-            list((on_duckdb - on_postgres).elements())[:5],
-            list((on_postgres - on_duckdb).elements())[:5],
-        )
-        counts[table] = on_duckdb.total()
+    on_duckdb = duckdb_tables(duck_dir / "warehouse.duckdb", "gold")
+    on_postgres = postgres_tables(url, "gold")
+    tables = sorted(on_duckdb)
+    differences = {
+        table: tuple(rows[:5] for rows in except_all(on_duckdb[table], on_postgres[table]))
+        for table in tables
+    }
+    counts = {table: on_duckdb[table].total() for table in tables}
     return Comparison(duckdb_build, postgres_build, tables, differences, counts)
 
 
