@@ -6,12 +6,12 @@ The server is the session's (tests/postgres_server.py); each test has its own da
 """
 
 import os
-import random
 import signal
 import subprocess
 import sys
 import time
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -24,6 +24,9 @@ from mmds_ingest.fake_portal import FakePortal
 from mmds_ingest.warehouses.postgres import LOCK_KEY
 
 from tests.postgres_server import PostgresUnavailable, postgres_server
+
+sys.path.insert(0, str(Path(__file__).parent))
+from load_kills import LOADER, assert_consistent, kill_loads_midway, run_loader, snapshot
 
 
 def _comparable(dataset) -> str:
@@ -44,10 +47,6 @@ AUDIT = (
     "SELECT load_id, dataset, mode, status, rows_received, rows_inserted, rows_updated, "
     "rows_unchanged, rows_flagged, rows_deleted, portal_total_count, cursor_before, "
     "cursor_after, change_token, bronze_count FROM bronze._loads ORDER BY started_at"
-)
-LOADER = (
-    "import sys; from mmds_ingest import IngestSettings, run_load; "
-    "run_load(IngestSettings(), full_refresh=sys.argv[1] == 'full')"
 )
 
 
@@ -203,46 +202,11 @@ def test_two_loads_at_once_against_one_server(tmp_path, postgres_url):
     assert rows == keys == 4_000
 
 
-def _snapshot(url: str) -> tuple:
-    with psycopg.connect(url) as con:
-        if not con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'bronze'"
-        ).fetchone()[0]:
-            return ((), (), ())
-        return (
-            tuple(
-                con.execute(
-                    "SELECT _record_key, _row_hash FROM bronze.service_requests ORDER BY 1"
-                ).fetchall()
-            ),
-            tuple(con.execute("SELECT load_id, status FROM bronze._loads ORDER BY 1").fetchall()),
-            tuple(con.execute("SELECT cursor, load_id FROM bronze._state").fetchall()),
-        )
-
-
-def _assert_consistent(url: str) -> None:
-    with psycopg.connect(url) as con:
-        rows, keys, newest = con.execute(
-            "SELECT count(*), count(DISTINCT _record_key), max(last_modified_timestamp) "
-            "FROM bronze.service_requests"
-        ).fetchone()
-        net, last_load = con.execute(
-            "SELECT sum(rows_inserted - rows_deleted), "
-            "(array_agg(load_id ORDER BY started_at DESC))[1] "
-            "FROM bronze._loads WHERE status = 'succeeded'"
-        ).fetchone()
-        state = con.execute("SELECT cursor, load_id FROM bronze._state").fetchall()
-    assert rows == keys
-    assert rows == (net or 0)
-    assert state == ([(newest, last_load)] if last_load else [])
-
-
 @pytest.mark.slow
 def test_kill_9_in_the_middle_of_a_load(tmp_path, postgres_url):
     """kill -9 at random moments of loads into the server: bronze, audit and cursor are as
     before or wholly committed, and the next load completes the work."""
-    rng = random.Random(20261204)  # noqa: S311 -- reproducible kill moments
-    outcomes = {"unchanged": 0, "committed": 0}
+    fetch = partial(_fetch_postgres, postgres_url)
     with FakePortal(rows=8_000, seed=5) as portal:
         env = os.environ | {
             "MMDS_DATA_DIR": str(tmp_path / "data"),
@@ -250,28 +214,18 @@ def test_kill_9_in_the_middle_of_a_load(tmp_path, postgres_url):
             "MMDS_WAREHOUSE_URL": postgres_url,
             "MMDS_LOCK_WAIT_SECONDS": "60",  # the server notices a killed client's end at once
         }
-        started = time.monotonic()
-        subprocess.run([sys.executable, "-c", LOADER, "full"], env=env, check=True)
-        whole = time.monotonic() - started
-        for trial in range(6):
-            portal.advance(days=1)
-            before = _snapshot(postgres_url)
-            mode = "full" if trial % 3 == 0 else "incremental"
-            loader = subprocess.Popen([sys.executable, "-c", LOADER, mode], env=env)
-            time.sleep(rng.uniform(whole * 0.2, whole * 1.1))
-            loader.kill()
-            loader.wait()
-            time.sleep(0.5)  # the server's backend ends its transaction
-            after = _snapshot(postgres_url)
-            _assert_consistent(postgres_url)
-            if after == before:
-                outcomes["unchanged"] += 1
-            else:
-                outcomes["committed"] += 1
-                assert len(after[1]) == len(before[1]) + 1  # exactly one whole load more
-        assert outcomes["unchanged"], outcomes  # some kills did land mid-load
-        subprocess.run([sys.executable, "-c", LOADER, "incremental"], env=env, check=True)
-        _assert_consistent(postgres_url)
+        outcomes = kill_loads_midway(
+            portal,
+            env,
+            fetch,
+            trials=6,
+            seed=20261204,
+            earliest=0.2,
+            settle=0.5,  # the server's backend ends its transaction
+        )
+        assert outcomes.unchanged, outcomes  # some kills did land mid-load
+        run_loader(env, "incremental")
+        assert_consistent(fetch)
         counted = _fetch_postgres(postgres_url, "SELECT count(*) FROM bronze.service_requests")
         assert counted[0][0] == portal.total_count()
 
@@ -360,9 +314,9 @@ def test_status_and_history_read_the_server(tmp_path, postgres_url):
 def test_ctrl_c_stops_a_load_into_the_server_and_commits_nothing(
     phase, tmp_path, postgres_url, monkeypatch
 ):
-    sys.path.insert(0, str(Path(__file__).parent))
     from test_load_interrupt import STOPS_WITHIN, Loader, _interrupted
 
+    fetch = partial(_fetch_postgres, postgres_url)
     monkeypatch.setenv("MMDS_WAREHOUSE_URL", postgres_url)
     with FakePortal(rows=100_000, seed=4) as portal:
         loader = Loader(tmp_path / "data", portal.url)
@@ -372,10 +326,10 @@ def test_ctrl_c_stops_a_load_into_the_server_and_commits_nothing(
         assert code == 130
         assert seconds < STOPS_WITHIN * 2  # the server's rollback included
         if last == _interrupted(phase):
-            assert _snapshot(postgres_url) == ((), (), ())  # not even the tables (DDL too)
+            assert snapshot(fetch) == ((), (), ())  # not even the tables (DDL too)
         else:  # the signal came as the commit returned: the load is whole
             assert "committed: it is complete" in last
-            _assert_consistent(postgres_url)
+            assert_consistent(fetch)
         # The next load completes the work.
         monkeypatch.setenv("MMDS_LOCK_WAIT_SECONDS", "30")
         assert run_load(_settings(tmp_path, portal, postgres_url)).bronze_count == 100_000

@@ -34,6 +34,35 @@ from mmds_dashboard.periods import Grain, Periods, periods, series_grain, trend_
 MAP_CELL_DEGREES = 0.001  # about 110 m north-south, 70 m east-west: the map's point detail
 TOP = 10
 
+# The periods every comparison reads, as (column suffix, first day, last day, the backlog
+# macros' name for the last day): the range, the compared days and the previous period.
+_PERIODS = (
+    ("", "$start", "$end", "day"),
+    ("_cmp", "$cmp_start", "$cmp_end", "cmp_day"),
+    ("_prev", "$prev_start", "$prev_end", "prev_day"),
+)
+_RANGE_ONLY = _PERIODS[:1]
+
+
+def _per_period(
+    aggregate: str,
+    where: str,
+    alias: str,
+    *,
+    or_zero: bool = False,
+    periods: tuple[tuple[str, str, str, str], ...] = _PERIODS,
+) -> str:
+    """Select-list items `aggregate FILTER (WHERE where) AS alias`, one per period, the alias
+    suffixed `_cmp` and `_prev`: `where` names the period's `{start}` and `{end}`, or its last
+    `{day}`. With `or_zero`, 0 rather than NULL where no row matches."""
+    items = []
+    for suffix, start, end, day in periods:
+        item = f"{aggregate} FILTER (WHERE {where.format(start=start, end=end, day=day)})"
+        item = f"coalesce({item}, 0)" if or_zero else item
+        items.append(f"{item} AS {alias}{suffix}")
+    return ",\n       ".join(items)
+
+
 _MACROS = """
 CREATE OR REPLACE TEMP MACRO scoped(areas, departments, request_types, channels) AS TABLE
 SELECT f.*
@@ -65,18 +94,17 @@ GROUP BY ALL;
 CREATE OR REPLACE TEMP MACRO fact_backlog(areas, departments, request_types, channels,
                                          day, cmp_day, prev_day) AS TABLE
 SELECT local_area_id, request_type_id,
-       count(*) FILTER (WHERE opened_date_local <= day
-                          AND (coalesce(is_open, true) OR closed_date > day))
-           AS open_backlog_count,
-       count(*) FILTER (WHERE opened_date_local <= cmp_day
-                          AND (coalesce(is_open, true) OR closed_date > cmp_day))
-           AS open_backlog_cmp,
-       count(*) FILTER (WHERE opened_date_local <= prev_day
-                          AND (coalesce(is_open, true) OR closed_date > prev_day))
-           AS open_backlog_prev
+       {open_backlog}
 FROM scoped(areas, departments, request_types, channels)
 GROUP BY ALL;
-"""
+""".replace(
+    "{open_backlog}",
+    _per_period(
+        "count(*)",
+        "opened_date_local <= {day} AND (coalesce(is_open, true) OR closed_date > {day})",
+        "open_backlog",
+    ),
+)
 _AGGREGATE_MACROS = """
 CREATE OR REPLACE TEMP MACRO agg_scoped(areas, request_types) AS TABLE
 SELECT d.*
@@ -95,16 +123,14 @@ FROM agg_scoped(areas, request_types);
 CREATE OR REPLACE TEMP MACRO agg_backlog(areas, request_types, day, cmp_day, prev_day)
 AS TABLE
 SELECT local_area_id, request_type_id,
-       arg_max(open_backlog_count, date_local) FILTER (WHERE date_local <= day)
-           AS open_backlog_count,
-       arg_max(open_backlog_count, date_local) FILTER (WHERE date_local <= cmp_day)
-           AS open_backlog_cmp,
-       arg_max(open_backlog_count, date_local) FILTER (WHERE date_local <= prev_day)
-           AS open_backlog_prev
+       {open_backlog}
 FROM agg_scoped(areas, request_types)
 WHERE date_local <= greatest(day, cmp_day, prev_day)
 GROUP BY ALL;
-"""
+""".replace(
+    "{open_backlog}",
+    _per_period("arg_max(open_backlog_count, date_local)", "date_local <= {day}", "open_backlog"),
+)
 _FILTERS = (
     "$areas::VARCHAR[], $departments::VARCHAR[], $request_types::VARCHAR[], $channels::VARCHAR[]"
 )
@@ -235,46 +261,44 @@ def area_boundaries(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | Non
     ).fetchall()
 
 
+# Requests opened and closed per day of `{daily}` in each period.
+_DAY_IN_PERIOD = "date_local BETWEEN {start} AND {end}"
+_OPENED = _per_period("sum(opened_count)", _DAY_IN_PERIOD, "opened", or_zero=True)
+_CLOSED = _per_period("sum(closed_count)", _DAY_IN_PERIOD, "closed", or_zero=True)
+_CLOSED_IN_RANGE = _per_period(
+    "sum(closed_count)", _DAY_IN_PERIOD, "closed", or_zero=True, periods=_RANGE_ONLY
+)
+
 # Opened, closed and open backlog in the range, the compared days and the previous period.
 _COUNTS_SQL = """
 WITH counts AS (
-    SELECT
-        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0)
-            AS opened,
-        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $cmp_start AND $cmp_end), 0)
-            AS opened_cmp,
-        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $prev_start AND $prev_end), 0)
-            AS opened_prev,
-        coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0)
-            AS closed,
-        coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $cmp_start AND $cmp_end), 0)
-            AS closed_cmp,
-        coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $prev_start AND $prev_end), 0)
-            AS closed_prev
+    SELECT {opened},
+           {closed}
     FROM {daily}
     WHERE date_local BETWEEN least($prev_start, $start) AND $end
 ), backlog AS (
-    SELECT coalesce(sum(open_backlog_count), 0) AS open_backlog,
+    SELECT coalesce(sum(open_backlog), 0) AS open_backlog,
            coalesce(sum(open_backlog_cmp), 0) AS open_backlog_cmp,
            coalesce(sum(open_backlog_prev), 0) AS open_backlog_prev
     FROM {backlog}
 )
 SELECT * FROM counts CROSS JOIN backlog
-"""
+""".replace("{opened}", _OPENED).replace("{closed}", _CLOSED)
 # Days to close of the requests closed in each span (closed-before-opened left out), as dbt's
 # agg_resolution_times defines them; quantiles do not add up, so these read the fact.
 _CLOSE_TIMES_SQL = """
-SELECT
-    quantile_cont(days_to_close, [0.5, 0.9]) FILTER (WHERE closed_date BETWEEN $start AND $end)
-        AS now,
-    quantile_cont(days_to_close, [0.5, 0.9]) FILTER (
-        WHERE closed_date BETWEEN $cmp_start AND $cmp_end) AS cmp,
-    quantile_cont(days_to_close, [0.5, 0.9]) FILTER (
-        WHERE closed_date BETWEEN $prev_start AND $prev_end) AS prev
+SELECT {days_to_close}
 FROM {requests}
 WHERE closed_date BETWEEN least($prev_start, $start) AND $end
   AND NOT coalesce(is_open, true) AND NOT is_closed_before_opened
-"""
+""".replace(
+    "{days_to_close}",
+    _per_period(
+        "quantile_cont(days_to_close, [0.5, 0.9])",
+        "closed_date BETWEEN {start} AND {end}",
+        "days_to_close",
+    ),
+)
 
 
 def kpis(
@@ -287,8 +311,8 @@ def kpis(
     counts = _run(con, src, _COUNTS_SQL, params).iloc[0]
     times = _run(con, src, _CLOSE_TIMES_SQL, params).iloc[0]
     result: dict[str, float | None] = {k: float(v) for k, v in counts.items()}
-    for suffix, column in (("", "now"), ("_cmp", "cmp"), ("_prev", "prev")):
-        quantiles = times[column]
+    for suffix in ("", "_cmp", "_prev"):
+        quantiles = times[f"days_to_close{suffix}"]
         known = quantiles is not None and quantiles is not pd.NA and len(quantiles) == 2
         median, p90 = (float(q) for q in quantiles) if known else (None, None)
         result[f"median_days_to_close{suffix}"] = median
@@ -336,14 +360,8 @@ def opened_closed_series(
 _RANKING_CTES = """
 counts AS (
     SELECT {key} AS key,
-        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0)
-            AS opened,
-        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $cmp_start AND $cmp_end), 0)
-            AS opened_cmp,
-        coalesce(sum(opened_count) FILTER (WHERE date_local BETWEEN $prev_start AND $prev_end), 0)
-            AS opened_prev,
-        coalesce(sum(closed_count) FILTER (WHERE date_local BETWEEN $start AND $end), 0)
-            AS closed
+           {opened},
+           {closed}
     FROM {daily}
     WHERE date_local BETWEEN least($prev_start, $start) AND $end
     GROUP BY 1
@@ -364,7 +382,7 @@ counts AS (
     LEFT JOIN trend_counts AS c ON c.key = k.key AND c.period_start = p.period_start
     GROUP BY k.key
 )
-"""
+""".replace("{opened}", _OPENED).replace("{closed}", _CLOSED_IN_RANGE)
 _AREAS_SQL = """
 WITH {ranking}, medians AS (
     SELECT local_area_id AS key,
@@ -374,7 +392,7 @@ WITH {ranking}, medians AS (
       AND NOT coalesce(is_open, true) AND NOT is_closed_before_opened
     GROUP BY 1
 ), backlog AS (
-    SELECT local_area_id AS key, sum(open_backlog_count) AS open_backlog
+    SELECT local_area_id AS key, sum(open_backlog) AS open_backlog
     FROM {backlog} GROUP BY 1
 )
 SELECT a.local_area_name AS local_area, a.is_unknown,
@@ -481,11 +499,7 @@ def type_ranking(
 _CHANNELS_SQL = """
 WITH counts AS (
     SELECT coalesce(channel, 'Unknown') AS channel,
-           count(*) FILTER (WHERE opened_date_local BETWEEN $start AND $end) AS opened,
-           count(*) FILTER (WHERE opened_date_local BETWEEN $cmp_start AND $cmp_end)
-               AS opened_cmp,
-           count(*) FILTER (WHERE opened_date_local BETWEEN $prev_start AND $prev_end)
-               AS opened_prev
+           {opened}
     FROM {requests}
     WHERE opened_date_local BETWEEN least($prev_start, $start) AND $end
     GROUP BY ALL
@@ -497,7 +511,9 @@ SELECT channel, opened,
 FROM counts
 WHERE opened > 0 OR opened_prev > 0
 ORDER BY opened DESC, channel
-"""
+""".replace(
+    "{opened}", _per_period("count(*)", "opened_date_local BETWEEN {start} AND {end}", "opened")
+)
 
 
 def channel_shares(

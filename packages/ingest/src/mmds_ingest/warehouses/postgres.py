@@ -129,9 +129,7 @@ class PostgresWarehouse:
 
     def _lock(self, server: psycopg.Connection) -> None:
         deadline = time.monotonic() + self.settings.lock_wait_seconds
-        while not (
-            server.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY]).fetchone() or [False]
-        )[0]:
+        while not _try_lock(server):
             if time.monotonic() >= deadline:
                 raise WarehouseLockedError(
                     f"the PostgreSQL warehouse {self.settings.warehouse_name} is being loaded "
@@ -370,6 +368,12 @@ class PostgresWarehouse:
             self._server.close()  # an open transaction is rolled back
         if not committed and not self._data_dir_existed:
             remove_new_data_dir(self.settings)
+
+
+def _try_lock(server: psycopg.Connection) -> bool:
+    """Take the load's advisory lock for the transaction, if no other load holds it."""
+    row = server.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY]).fetchone()
+    return row is not None and bool(row[0])
 
 
 def _literal(value: object) -> str:
