@@ -5,6 +5,7 @@ was. (Each package tests its own half; this proves the halves fit.)
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -166,17 +167,31 @@ def test_a_future_stamp_does_not_stop_later_records_from_arriving(tmp_path):
     assert query(serving, "select count(*) from gold.fct_service_requests") == [(total,)]
 
 
+CLEAN_SEED = 7
+
+
+@pytest.fixture(scope="module")
+def after_a_clean_run(tmp_path_factory) -> Path:
+    """A data dir after one clean `mmds run` of the portal of `CLEAN_SEED` (read-only: copy it)."""
+    data_dir = tmp_path_factory.mktemp("clean") / "data"
+    with FakePortal(rows=ROWS, seed=CLEAN_SEED, end=END) as portal:
+        assert mmds_run(data_dir, portal.url).returncode == 0
+    return data_dir
+
+
 @pytest.mark.parametrize(
     ("min_rows", "max_share", "publishes"),
     [("40", "0.05", True), ("10", "1.0", True), ("10", "0.05", False)],
     ids=["fewer-rows-than-the-minimum", "share-under-the-maximum", "over-both-thresholds"],
 )
-def test_a_systemic_share_of_odd_records_stops_publishing(tmp_path, min_rows, max_share, publishes):
+def test_a_systemic_share_of_odd_records_stops_publishing(
+    after_a_clean_run, tmp_path, min_rows, max_share, publishes
+):
     """30 requests with a status the City never sent, after a clean first run: the newest load
     is nothing but them. Systemic only when both thresholds are passed."""
     data_dir = tmp_path / "data"
-    with FakePortal(rows=ROWS, seed=7, end=END) as portal:
-        assert mmds_run(data_dir, portal.url).returncode == 0
+    shutil.copytree(after_a_clean_run, data_dir)
+    with FakePortal(rows=ROWS, seed=CLEAN_SEED, end=END) as portal:  # the same portal again
         serving = data_dir / "serving.duckdb"
         before = serving.read_bytes()
         odd = generate_records(30, seed=71, end=END)
