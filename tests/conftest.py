@@ -43,8 +43,7 @@ def sample_run_in_a_fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> Clo
     """Clone, then run the quick start's main job (`uv run mmds run --sample`) literally.
 
     An API key is set and the network guard is on, so one run serves both the newcomer's
-    quick start and the security review. Only `slow` tests may use it: the fresh clone's own
-    test run is `-m "not slow"`, and would otherwise clone again.
+    quick start and the security review. Only `slow` tests may use it (minutes).
     """
     folder = tmp_path_factory.mktemp("fresh-clone")
     clone = clone_repository(folder / "mmds")
