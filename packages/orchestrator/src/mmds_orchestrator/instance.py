@@ -2,11 +2,14 @@
 
 import fcntl
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+from mmds_orchestrator.settings import POSTGRES_STORAGE_SCHEME
 
 DAGSTER_YAML = """\
 # Written by mmds on first use; edit freely, mmds only writes it when it is missing.
@@ -24,6 +27,7 @@ concurrency:
 """
 
 STORAGE_URL_VARIABLE = "MMDS_DAGSTER_STORAGE_URL"
+STORAGE_LOCK_KEY = 0x6D6D6467  # "mmdg": openings of a shared Dagster storage (not the warehouse's)
 POSTGRES_STORAGE_YAML = f"""\
 # Runs, events and schedules on PostgreSQL (dagster-postgres), read from {STORAGE_URL_VARIABLE}
 # by every Dagster process when it starts: the password never lands in this file.
@@ -71,17 +75,17 @@ NO_COMPUTE_LOGS = {
 
 
 def open_instance(
-    home: Path, compute_logs: bool = True, postgres_storage: bool = False
+    home: Path, compute_logs: bool = True, storage_url: str | None = None
 ) -> DagsterInstance:
     """Open the persistent instance of `home/dagster.yaml` (created if missing); without
-    `compute_logs`, the same instance with Dagster's capture of step output switched off.
+    `compute_logs`, the same instance with Dagster's capture of step output switched off;
+    with `storage_url` (`MMDS_DAGSTER_STORAGE_URL`'s value), its storage on PostgreSQL.
 
-    A file lock makes concurrent `mmds run` take turns while Dagster creates and migrates its
-    SQLite storages: two processes creating them at once leave two schema versions behind.
+    Concurrent openings take turns while Dagster creates and migrates its storage
+    (`_one_opening_at_a_time`).
     """
-    prepare_dagster_home(home, postgres_storage)
-    with (home / ".open.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    prepare_dagster_home(home, postgres_storage=storage_url is not None)
+    with _one_opening_at_a_time(home, storage_url):
         if compute_logs:
             return DagsterInstance.from_config(str(home))
         # the same configuration, written under a name of this process's, read, then removed
@@ -93,6 +97,29 @@ def open_instance(
             return DagsterInstance.from_config(str(home), config_filename=variant.name)
         finally:
             variant.unlink(missing_ok=True)
+
+
+@contextmanager
+def _one_opening_at_a_time(home: Path, storage_url: str | None) -> Iterator[None]:
+    """Hold the locks under which Dagster creates and migrates its storage.
+
+    SQLite storages under `home`: a file lock (two processes creating them at once leave two
+    schema versions behind). A PostgreSQL storage, shared with other machines: an advisory lock
+    on its server too. dagster-postgres creates its tables on first use and retries only some
+    of the errors two processes doing so at once meet; PostgreSQL's "type already exists"
+    (42710) is not among them.
+    """
+    with (home / ".open.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if storage_url is None:
+            yield
+            return
+        import psycopg  # here: only a PostgreSQL storage needs it
+
+        server_url = storage_url.replace(POSTGRES_STORAGE_SCHEME, "postgresql://", 1)
+        with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as server:
+            server.execute("SELECT pg_advisory_lock(%s)", [STORAGE_LOCK_KEY])
+            yield  # the lock ends with the session
 
 
 def release_abandoned_runs(instance: DagsterInstance, tags: Mapping[str, str]) -> list[str]:

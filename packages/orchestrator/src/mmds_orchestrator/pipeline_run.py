@@ -64,7 +64,7 @@ def run_pipeline(
     with open_instance(
         settings.dagster_home,
         compute_logs=False,
-        postgres_storage=settings.orchestrator.dagster_storage_url is not None,
+        storage_url=settings.orchestrator.storage_url,
     ) as instance:
         release_abandoned_runs(instance, RUN_TAGS)
         ingest = _execute(definitions, INGEST_JOB, instance, full_refresh, portal_url=portal_url)

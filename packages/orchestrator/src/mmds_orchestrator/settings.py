@@ -60,6 +60,11 @@ class OrchestratorSettings(BaseSettings):
             )
         return str(text).strip()
 
+    @property
+    def storage_url(self) -> str | None:
+        """Dagster's PostgreSQL storage URL (secret: never show it), or None for SQLite."""
+        return self.dagster_storage_url.get_secret_value() if self.dagster_storage_url else None
+
     @field_validator("incremental_cron", "full_refresh_cron")
     @classmethod
     def _five_fields(cls, value: str) -> str:
