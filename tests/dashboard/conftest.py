@@ -6,7 +6,9 @@ then again after a day of changes (`tests/published_serving.py`), once per sessi
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,6 +23,22 @@ from streamlit.testing.v1 import AppTest
 from tests.published_serving import PublishedServing, publish_twice
 
 APP_TIMEOUT_S = 60
+
+
+SCREENSHOTS_SCRIPT = (
+    Path(__file__).resolve().parents[2] / "packages/dashboard/scripts/screenshots.py"
+)
+
+
+@pytest.fixture(scope="session")
+def driver():
+    """The dashboard's screenshot script as a module: it serves a file and drives Chromium."""
+    spec = importlib.util.spec_from_file_location("dashboard_screenshots", SCREENSHOTS_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -4,18 +4,15 @@ published: every page wide and at phone width, offline, and what a person does w
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 from mmds_dashboard.formatting import pacific_time
 
-SCRIPT = Path(__file__).resolve().parents[2] / "packages/dashboard/scripts/screenshots.py"
 CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = [
@@ -26,19 +23,6 @@ pytestmark = [
         reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install -y chromium)",
     ),
 ]
-
-
-def _driver():
-    spec = importlib.util.spec_from_file_location("dashboard_screenshots", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def driver():
-    return _driver()
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ without a forecast; in AppTest and in Chromium."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +12,6 @@ import pytest
 from mmds_dashboard import outlook
 
 PAGE = "views/outlook.py"
-SCRIPT = Path(__file__).resolve().parents[2] / "packages/dashboard/scripts/screenshots.py"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -131,20 +128,11 @@ def test_a_file_without_a_forecast_says_so(make_app, serving_copy, shown_text):
     assert not app.get("vega_lite_chart")
 
 
-def _driver():
-    spec = importlib.util.spec_from_file_location("dashboard_screenshots", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium")
 @pytest.mark.parametrize("width", ["wide", "phone"])
-def test_the_page_renders_in_chromium(serving_file, tmp_path, width):
-    driver = _driver()
+def test_the_page_renders_in_chromium(driver, serving_file, tmp_path, width):
     viewport = driver.WIDE if width == "wide" else driver.PHONE
     with (
         driver.serve(serving_file, tmp_path / "server.log") as server,
